@@ -4,5 +4,6 @@
 
 pub mod error;
 pub mod gguf;
+pub mod model;
 
 pub use error::{Error, Result};

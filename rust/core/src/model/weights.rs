@@ -1,0 +1,130 @@
+//! Turns validated GGUF tensors into the pieces models are built from.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use candle_core::quantized::{GgmlDType, QStorage, QTensor};
+use candle_core::{DType, Device, Tensor};
+
+use super::linear::Linear;
+use crate::error::{Error, Result};
+use crate::gguf::{Backing, GgmlType, GgufFile, TensorInfo};
+
+pub struct Weights<'a> {
+    pub gguf: &'a GgufFile,
+    pub device: Device,
+}
+
+fn candle_dtype(t: GgmlType) -> GgmlDType {
+    match t {
+        GgmlType::F32 => GgmlDType::F32,
+        GgmlType::F16 => GgmlDType::F16,
+        GgmlType::BF16 => GgmlDType::BF16,
+        GgmlType::Q4_0 => GgmlDType::Q4_0,
+        GgmlType::Q4_1 => GgmlDType::Q4_1,
+        GgmlType::Q5_0 => GgmlDType::Q5_0,
+        GgmlType::Q5_1 => GgmlDType::Q5_1,
+        GgmlType::Q8_0 => GgmlDType::Q8_0,
+        GgmlType::Q4K => GgmlDType::Q4K,
+        GgmlType::Q5K => GgmlDType::Q5K,
+        GgmlType::Q6K => GgmlDType::Q6K,
+    }
+}
+
+impl<'a> Weights<'a> {
+    pub fn info(&self, name: &str) -> Result<&'a TensorInfo> {
+        self.gguf
+            .tensor(name)
+            .ok_or_else(|| Error::InvalidModel(format!("tensor {name} is missing")))
+    }
+
+    /// Checks a tensor's shape, given in ggml order (row length first).
+    fn info_with_dims(&self, name: &str, dims: &[usize]) -> Result<&'a TensorInfo> {
+        let info = self.info(name)?;
+        if info.dims != dims {
+            return Err(Error::InvalidModel(format!(
+                "tensor {name} has shape {:?}, expected {dims:?}",
+                info.dims
+            )));
+        }
+        Ok(info)
+    }
+
+    fn qtensor(&self, info: &TensorInfo) -> Result<QTensor> {
+        let data = self.gguf.tensor_data(info);
+        let storage = QStorage::from_data(Cow::Borrowed(data), &self.device, candle_dtype(info.dtype))?;
+        let shape: Vec<usize> = info.dims.iter().rev().copied().collect();
+        Ok(QTensor::new(storage, shape)?)
+    }
+
+    /// A weight matrix of `out × in` (ggml dims `[in, out]`).
+    pub fn linear(&self, name: &str, in_features: usize, out_features: usize) -> Result<Linear> {
+        let info = self.info_with_dims(name, &[in_features, out_features])?;
+        Linear::from_qtensor(Arc::new(self.qtensor(info)?))
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.gguf.tensor(name).is_some()
+    }
+
+    /// A 1-D f32 vector such as a norm weight or a bias.
+    pub fn vector(&self, name: &str, len: usize) -> Result<Tensor> {
+        let info = self.info_with_dims(name, &[len])?;
+        Ok(self.qtensor(info)?.dequantize(&self.device)?.to_dtype(DType::F32)?)
+    }
+
+    pub fn embedding(&self, name: &str, n_embd: usize, vocab: usize) -> Result<Embedding> {
+        let info = self.info_with_dims(name, &[n_embd, vocab])?;
+        Ok(Embedding {
+            backing: self.gguf.backing().clone(),
+            offset: info.offset,
+            row_bytes: info.size / vocab,
+            dtype: candle_dtype(info.dtype),
+            n_embd,
+            vocab,
+            device: self.device.clone(),
+        })
+    }
+}
+
+/// A token-embedding table left quantized in the mapped file: only the rows a
+/// forward pass asks for are dequantized, so a 262k-row table never becomes a
+/// 671 MB f32 copy.
+pub struct Embedding {
+    backing: Arc<Backing>,
+    offset: usize,
+    row_bytes: usize,
+    dtype: GgmlDType,
+    n_embd: usize,
+    vocab: usize,
+    device: Device,
+}
+
+impl Embedding {
+    pub fn vocab(&self) -> usize {
+        self.vocab
+    }
+
+    /// (tokens.len(), n_embd) f32.
+    pub fn lookup(&self, tokens: &[u32]) -> Result<Tensor> {
+        let mut bytes = Vec::with_capacity(tokens.len() * self.row_bytes);
+        for &t in tokens {
+            let t = t as usize;
+            if t >= self.vocab {
+                return Err(Error::InvalidArgument(format!("token id {t} is outside the vocabulary of {}", self.vocab)));
+            }
+            let start = self.offset + t * self.row_bytes;
+            bytes.extend_from_slice(&self.backing[start..start + self.row_bytes]);
+        }
+        let storage = QStorage::from_data(Cow::Owned(bytes), &self.device, self.dtype)?;
+        let q = QTensor::new(storage, (tokens.len(), self.n_embd))?;
+        Ok(q.dequantize(&self.device)?)
+    }
+
+    /// The same table as an output projection (tied embeddings).
+    pub fn as_linear(&self) -> Result<Linear> {
+        let data = &self.backing[self.offset..self.offset + self.row_bytes * self.vocab];
+        let storage = QStorage::from_data(Cow::Borrowed(data), &self.device, self.dtype)?;
+        Linear::from_qtensor(Arc::new(QTensor::new(storage, (self.vocab, self.n_embd))?))
+    }
+}
