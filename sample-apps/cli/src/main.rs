@@ -1,1 +1,71 @@
-fn main() {}
+//! `mote`: the desktop sample app. It runs the same core as the mobile SDKs:
+//! chat with a model, one-shot generation, tokenization, perplexity, model
+//! info and benchmarks.
+
+mod commands;
+mod download;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "mote", version, about = "On-device LLM chat: the Mote engine on the desktop")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Interactive chat. Without --model, uses SmolLM2-135M-Instruct (fetched on first use).
+    Chat(commands::chat::Args),
+    /// Generate a continuation for one prompt.
+    Generate(commands::generate::Args),
+    /// Print the token ids of a text as a JSON array.
+    Tokenize {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        text: String,
+    },
+    /// Perplexity of a text file, computed as llama.cpp's llama-perplexity does.
+    Perplexity {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long, default_value_t = 512)]
+        ctx: usize,
+    },
+    /// Describe a model file.
+    Info {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prefill and decode speed, llama-bench style.
+    Bench(commands::bench::Args),
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Chat(a) => commands::chat::run(a),
+        Command::Generate(a) => commands::generate::run(a),
+        Command::Tokenize { model, text } => commands::misc::tokenize(&model, &text),
+        Command::Perplexity { model, file, ctx } => commands::misc::perplexity(&model, &file, ctx),
+        Command::Info { model, json } => commands::misc::info(&model, json),
+        Command::Bench(a) => commands::bench::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mote: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

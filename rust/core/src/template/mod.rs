@@ -1,0 +1,231 @@
+//! Chat templates: the model's own Jinja template from GGUF metadata (as
+//! Hugging Face renders it), or a default chosen by the vocabulary.
+//!
+//! Templates come from model files, which are untrusted: rendering has no
+//! file access, bounded recursion, a budget on `range()` elements and a cap
+//! on output size, and every failure is an [`Error::Template`].
+
+mod defaults;
+mod strftime;
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use minijinja::{Environment, ErrorKind, State, Value};
+
+use crate::error::{Error, Result};
+use crate::gguf::GgufFile;
+use crate::tokenizer::Tokenizer;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self { role, content: content.into() }
+    }
+}
+
+/// Far beyond any prompt a phone-sized context holds; a template that writes
+/// more is broken or hostile.
+const MAX_OUTPUT: usize = 4 << 20;
+/// Total `range()` elements one render may create; bounds nested loops.
+const RANGE_BUDGET: u64 = 1_000_000;
+const RECURSION_LIMIT: usize = 64;
+const TEMPLATE: &str = "chat";
+/// Strings that end an assistant turn in common templates.
+const KNOWN_TURN_ENDS: &[&str] = &[
+    "<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>", "<|eom_id|>", "</s>",
+    "<|end_of_text|>", "<｜end▁of▁sentence｜>",
+];
+
+pub struct ChatTemplate {
+    env: Environment<'static>,
+    source: String,
+    is_default: bool,
+    bos_token: String,
+    eos_token: String,
+    /// Set when the tokenizer adds BOS itself, so a template's own leading
+    /// `bos_token` must go (llama.cpp does the same) to avoid a double BOS.
+    strip_bos: bool,
+}
+
+impl std::fmt::Debug for ChatTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatTemplate").field("is_default", &self.is_default).field("source", &self.source).finish()
+    }
+}
+
+impl ChatTemplate {
+    /// The model's `tokenizer.chat_template`, else a default for its vocabulary.
+    pub fn from_gguf(g: &GgufFile, tok: &Tokenizer) -> Result<ChatTemplate> {
+        match g.get("tokenizer.chat_template") {
+            Some(v) => {
+                let source = v
+                    .as_str()
+                    .ok_or_else(|| Error::InvalidModel("tokenizer.chat_template is not a string".into()))?;
+                Self::new(source, tok, false)
+            }
+            None => Self::new(defaults::for_vocab(tok), tok, true),
+        }
+    }
+
+    /// A template from Jinja source, with `tok`'s BOS/EOS texts.
+    pub fn from_source(source: &str, tok: &Tokenizer) -> Result<ChatTemplate> {
+        Self::new(source, tok, false)
+    }
+
+    fn new(source: &str, tok: &Tokenizer, is_default: bool) -> Result<ChatTemplate> {
+        let mut env = Environment::new();
+        // Hugging Face renders with these; templates are written for them.
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_recursion_limit(RECURSION_LIMIT);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_function("raise_exception", |msg: String| -> std::result::Result<Value, minijinja::Error> {
+            Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
+        });
+        env.add_function("strftime_now", |format: String| strftime::now(&format));
+        env.add_function("range", budgeted_range);
+        env.add_template_owned(TEMPLATE, source.to_owned()).map_err(template_error)?;
+        Ok(ChatTemplate {
+            env,
+            source: source.to_owned(),
+            is_default,
+            bos_token: tok.bos_token_str().unwrap_or_default().to_owned(),
+            eos_token: tok.eos_token_str().unwrap_or_default().to_owned(),
+            strip_bos: tok.add_bos(),
+        })
+    }
+
+    /// The prompt text for `messages`, to be encoded with
+    /// `tok.encode(text, tok.add_bos(), true)`.
+    pub fn render(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String> {
+        if messages.is_empty() {
+            return Err(Error::InvalidArgument("a chat needs at least one message".into()));
+        }
+        let tmpl = self.env.get_template(TEMPLATE).map_err(template_error)?;
+        let ctx = minijinja::context! {
+            messages => messages,
+            add_generation_prompt => add_generation_prompt,
+            bos_token => &self.bos_token,
+            eos_token => &self.eos_token,
+            tools => Value::from(()),
+        };
+        let mut out = CappedWriter(Vec::new());
+        tmpl.render_captured_to(ctx, &mut out).map(drop).map_err(|e| {
+            if e.kind() == ErrorKind::WriteFailure {
+                Error::Template(format!("template output exceeds {MAX_OUTPUT} bytes"))
+            } else {
+                template_error(e)
+            }
+        })?;
+        let mut text = String::from_utf8(out.0)
+            .map_err(|_| Error::Template("template produced invalid UTF-8".into()))?;
+        if self.strip_bos && !self.bos_token.is_empty() && text.starts_with(&self.bos_token) {
+            text.drain(..self.bos_token.len());
+        }
+        Ok(text)
+    }
+
+    /// True when the model had no template and a default was chosen.
+    pub fn is_default(&self) -> bool {
+        self.is_default
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Strings that end an assistant turn in this template's text form (e.g.
+    /// "<end_of_turn>", "<|im_end|>"), for stop handling when the model
+    /// spells them out instead of emitting a single token.
+    pub fn turn_end_markers(&self) -> Vec<String> {
+        if defaults::is_plain(&self.source) {
+            return vec![defaults::PLAIN_TURN_END.to_owned()];
+        }
+        let mut markers: Vec<String> =
+            KNOWN_TURN_ENDS.iter().filter(|m| self.source.contains(*m)).map(|m| (*m).to_owned()).collect();
+        if self.source.contains("eos_token") && !self.eos_token.is_empty() && !markers.contains(&self.eos_token) {
+            markers.push(self.eos_token.clone());
+        }
+        markers
+    }
+}
+
+fn template_error(e: minijinja::Error) -> Error {
+    // raise_exception's message is the detail; other errors read best in full.
+    match (e.kind(), e.detail()) {
+        (ErrorKind::InvalidOperation, Some(detail)) => Error::Template(detail.to_owned()),
+        _ => {
+            let mut msg = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                msg.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            Error::Template(msg)
+        }
+    }
+}
+
+struct CappedWriter(Vec<u8>);
+
+impl io::Write for CappedWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            return Err(io::Error::other("template output too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Per-render counter behind `range()`. It lives in the render's temps,
+/// which templates cannot reach, so a template cannot reset it.
+#[derive(Debug)]
+struct RangeBudget(AtomicU64);
+
+impl minijinja::value::Object for RangeBudget {}
+
+fn budgeted_range(
+    state: &State,
+    lower: i64,
+    upper: Option<i64>,
+    step: Option<i64>,
+) -> std::result::Result<Value, minijinja::Error> {
+    let invalid = |msg: &'static str| minijinja::Error::new(ErrorKind::InvalidOperation, msg);
+    let (start, end) = match upper {
+        Some(u) => (lower, u),
+        None => (0, lower),
+    };
+    let step = step.unwrap_or(1);
+    let len = match step {
+        0 => 0,
+        s if s > 0 => (end.saturating_sub(start).max(0) as u64).div_ceil(s.unsigned_abs()),
+        s => (start.saturating_sub(end).max(0) as u64).div_ceil(s.unsigned_abs()),
+    };
+    let budget = state.get_or_set_temp_object("mote_range_budget", || RangeBudget(AtomicU64::new(RANGE_BUDGET)));
+    let left = budget.0.load(Ordering::Relaxed);
+    if len > left {
+        return Err(invalid("template loops exceed the rendering budget"));
+    }
+    budget.0.store(left - len, Ordering::Relaxed);
+    let to_isize = |v: i64| isize::try_from(v).map_err(|_| invalid("range bound too large"));
+    minijinja::functions::range(to_isize(lower)?, upper.map(to_isize).transpose()?, Some(to_isize(step)?))
+}

@@ -1,0 +1,223 @@
+//! The model's tokenizer, built from GGUF metadata so that prompts become the
+//! same ids llama.cpp would produce for the same file.
+//!
+//! Two vocabulary kinds are supported: "gpt2" byte-level BPE (SmolLM2, Qwen,
+//! Llama 3) and "llama" SentencePiece-style with scores and byte fallback
+//! (Gemma). Special tokens are split out of the text first, exactly as
+//! llama.cpp does, then each text fragment goes to the model-specific encoder.
+
+mod bpe;
+mod special;
+mod spm;
+mod vocab;
+
+use crate::error::{Error, Result};
+use crate::gguf::GgufFile;
+
+use special::{Piece, SpecialMatcher};
+use vocab::{SpecialIds, TokenKind, Vocab};
+
+enum Model {
+    Bpe(bpe::Bpe),
+    Spm(spm::Spm),
+}
+
+pub struct Tokenizer {
+    vocab: Vocab,
+    model: Model,
+    specials: SpecialMatcher,
+    ids: SpecialIds,
+    add_bos: bool,
+    add_space_prefix: bool,
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("kind", &match self.model {
+                Model::Bpe(_) => "gpt2",
+                Model::Spm(_) => "llama",
+            })
+            .field("vocab_size", &self.vocab.len())
+            .field("bos", &self.ids.bos)
+            .field("eos", &self.ids.eos)
+            .field("add_bos", &self.add_bos)
+            .finish()
+    }
+}
+
+impl Tokenizer {
+    pub fn from_gguf(g: &GgufFile) -> Result<Tokenizer> {
+        let kind = match g.get("tokenizer.ggml.model") {
+            None => return Err(Error::InvalidModel("tokenizer.ggml.model is missing".into())),
+            Some(v) => v
+                .as_str()
+                .ok_or_else(|| Error::InvalidModel("tokenizer.ggml.model is not a string".into()))?,
+        };
+        let spm = match kind {
+            "llama" => true,
+            "gpt2" => false,
+            other => {
+                return Err(Error::UnsupportedModel(format!(
+                    "tokenizer type '{other}' (supported: gpt2, llama)"
+                )))
+            }
+        };
+        let mut vocab = Vocab::from_gguf(g)?;
+        let ids = SpecialIds::from_gguf(g, &mut vocab, spm);
+        let flag = |key: &str, default: bool| match g.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_bool().ok_or_else(|| Error::InvalidModel(format!("{key} is not a bool"))),
+        };
+        let (model, add_bos_default, add_space_prefix_default) = if spm {
+            (Model::Spm(spm::Spm::new(&vocab)), true, true)
+        } else {
+            let pre = bpe::PreTokenizer::for_name(g.get_str("tokenizer.ggml.pre"));
+            (Model::Bpe(bpe::Bpe::from_gguf(g, &vocab, &pre)?), pre.add_bos_default, false)
+        };
+        let add_bos = flag("tokenizer.ggml.add_bos_token", add_bos_default)?;
+        let add_space_prefix = flag("tokenizer.ggml.add_space_prefix", add_space_prefix_default)?;
+        if add_bos && ids.bos.is_none() {
+            log::warn!("the model asks for a BOS token but names none; prompts will start without one");
+        }
+        let specials = SpecialMatcher::new(&vocab);
+        Ok(Tokenizer { vocab, model, specials, ids, add_bos, add_space_prefix })
+    }
+
+    /// `add_bos`: the caller passes `self.add_bos()` for raw prompts.
+    /// `parse_special`: recognise special/control tokens written in the text
+    /// (true for rendered chat templates, as llama.cpp does). Without it they
+    /// are tokenized as the plain text they are spelled with.
+    pub fn encode(&self, text: &str, add_bos: bool, parse_special: bool) -> Result<Vec<u32>> {
+        let mut out = Vec::with_capacity(text.len() / 3 + 2);
+        if add_bos {
+            let bos = self.ids.bos.ok_or_else(|| Error::Tokenizer("this model has no BOS token".into()))?;
+            out.push(bos);
+        }
+        // SentencePiece marks word starts with a space, so a fragment that
+        // follows a special token (or opens the text) gets one when asked.
+        let mut after_special = true;
+        let mut escaped = String::new();
+        for piece in self.specials.split(&self.vocab, text, parse_special) {
+            match (piece, &self.model) {
+                (Piece::Token(id), _) => {
+                    out.push(id);
+                    after_special = true;
+                }
+                (Piece::Text(s), Model::Bpe(bpe)) => bpe.encode(s, &mut out)?,
+                (Piece::Text(s), Model::Spm(spm)) => {
+                    escaped.clear();
+                    if self.add_space_prefix && after_special {
+                        escaped.push_str(spm::SPACE);
+                    }
+                    for c in s.chars() {
+                        match c {
+                            ' ' => escaped.push_str(spm::SPACE),
+                            c => escaped.push(c),
+                        }
+                    }
+                    spm.encode(&self.vocab, &escaped, self.ids.unk, &mut out)?;
+                    after_special = false;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether raw prompts should start with BOS (`tokenizer.ggml.add_bos_token`,
+    /// else llama.cpp's default for the tokenizer type).
+    pub fn add_bos(&self) -> bool {
+        self.add_bos && self.ids.bos.is_some()
+    }
+
+    pub fn bos_id(&self) -> Option<u32> {
+        self.ids.bos
+    }
+
+    pub fn eos_id(&self) -> Option<u32> {
+        self.ids.eos
+    }
+
+    /// The end-of-turn token (metadata, else found by text as llama.cpp does).
+    pub fn eot_id(&self) -> Option<u32> {
+        self.ids.eot
+    }
+
+    /// End of generation: EOS, EOT and the end-of-turn tokens llama.cpp
+    /// recognises by text (`<|im_end|>`, `<end_of_turn>`, `<|eot_id|>`, ...).
+    pub fn is_eog(&self, id: u32) -> bool {
+        self.ids.eog.binary_search(&id).is_ok()
+    }
+
+    /// Every end-of-generation id, ascending.
+    pub fn eog_ids(&self) -> &[u32] {
+        &self.ids.eog
+    }
+
+    /// The bytes this token contributes to output text. One token may carry
+    /// part of a UTF-8 character (byte-level BPE, `<0xNN>` fallback), so
+    /// callers streaming text must join bytes before decoding. Control tokens
+    /// contribute nothing; user-defined tokens contribute their text.
+    pub fn token_bytes(&self, id: u32) -> Vec<u8> {
+        let Some(text) = self.vocab.get(id) else { return Vec::new() };
+        match self.vocab.kind(id) {
+            TokenKind::UserDefined => text.as_bytes().to_vec(),
+            TokenKind::Normal => match self.model {
+                Model::Bpe(_) => {
+                    let mut out = Vec::with_capacity(text.len());
+                    bpe::unmap_bytes(text, &mut out);
+                    out
+                }
+                Model::Spm(_) => text.replace(spm::SPACE, " ").into_bytes(),
+            },
+            TokenKind::Byte => spm::byte_of(text).map(|b| vec![b]).unwrap_or_default(),
+            TokenKind::Control | TokenKind::Unknown | TokenKind::Unused | TokenKind::Undefined => Vec::new(),
+        }
+    }
+
+    /// The text of `ids`, with invalid UTF-8 replaced. Drops the space a
+    /// SentencePiece model put in front of the text when encoding.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        let mut bytes = Vec::new();
+        let mut strip_space = self.add_space_prefix && matches!(self.model, Model::Spm(_));
+        for &id in ids {
+            let piece = self.token_bytes(id);
+            if strip_space && !piece.is_empty() {
+                strip_space = false;
+                bytes.extend_from_slice(piece.strip_prefix(b" ").unwrap_or(&piece));
+            } else {
+                bytes.extend_from_slice(&piece);
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The token as stored in the vocabulary (`▁` and byte-level spellings intact).
+    pub fn token_text(&self, id: u32) -> Option<&str> {
+        self.vocab.get(id)
+    }
+
+    /// The id of the token spelled exactly `text` in the vocabulary.
+    pub fn token_id(&self, text: &str) -> Option<u32> {
+        self.vocab.id(text)
+    }
+
+    /// Whether `id` is a control token (BOS, EOS, turn markers): never printed.
+    pub fn is_control(&self, id: u32) -> bool {
+        self.vocab.kind(id) == TokenKind::Control
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// The BOS token's text, for chat templates' `bos_token`.
+    pub fn bos_token_str(&self) -> Option<&str> {
+        self.ids.bos.and_then(|id| self.vocab.get(id))
+    }
+
+    /// The EOS token's text, for chat templates' `eos_token`.
+    pub fn eos_token_str(&self) -> Option<&str> {
+        self.ids.eos.and_then(|id| self.vocab.get(id))
+    }
+}

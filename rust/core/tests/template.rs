@@ -1,0 +1,197 @@
+//! Chat templates: the models' own and the defaults, rendered as Hugging Face
+//! would, with hostile templates stopped by typed errors.
+
+mod common;
+
+use mote_core::gguf::{GgufFile, Value};
+use mote_core::{ChatMessage, ChatTemplate, Error, Role, Tokenizer};
+
+fn load(name: &str) -> (GgufFile, Tokenizer) {
+    let g = GgufFile::open(&common::model_path(name)).unwrap();
+    let tok = Tokenizer::from_gguf(&g).unwrap();
+    (g, tok)
+}
+
+fn chat(system: Option<&str>) -> Vec<ChatMessage> {
+    let mut m = Vec::new();
+    if let Some(s) = system {
+        m.push(ChatMessage::new(Role::System, s));
+    }
+    m.push(ChatMessage::new(Role::User, "Hi"));
+    m.push(ChatMessage::new(Role::Assistant, "Hello! How can I help?"));
+    m.push(ChatMessage::new(Role::User, "What is 2+2?"));
+    m
+}
+
+const SMOL_DEFAULT_SYSTEM: &str =
+    "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n";
+const SMOL_TURNS: &str = "<|im_start|>user\nHi<|im_end|>\n\
+<|im_start|>assistant\nHello! How can I help?<|im_end|>\n\
+<|im_start|>user\nWhat is 2+2?<|im_end|>\n";
+
+#[test]
+fn smollm2_renders_its_chatml_template() {
+    let (g, tok) = load("smollm2");
+    let t = ChatTemplate::from_gguf(&g, &tok).unwrap();
+    assert!(!t.is_default());
+    assert!(t.source().contains("SmolLM"));
+
+    let with_system = t.render(&chat(Some("Be brief.")), true).unwrap();
+    let want = format!("<|im_start|>system\nBe brief.<|im_end|>\n{SMOL_TURNS}<|im_start|>assistant\n");
+    assert_eq!(with_system, want);
+
+    // Without a system message the template injects its own.
+    let without = t.render(&chat(None), true).unwrap();
+    assert_eq!(without, format!("{SMOL_DEFAULT_SYSTEM}{SMOL_TURNS}<|im_start|>assistant\n"));
+    let no_prompt = t.render(&chat(None), false).unwrap();
+    assert_eq!(no_prompt, format!("{SMOL_DEFAULT_SYSTEM}{SMOL_TURNS}"));
+
+    assert_eq!(t.turn_end_markers(), vec!["<|im_end|>".to_string()]);
+}
+
+#[test]
+fn rendered_smollm2_prompt_tokenizes_turn_markers_as_single_tokens() {
+    let (g, tok) = load("smollm2");
+    let t = ChatTemplate::from_gguf(&g, &tok).unwrap();
+    let text = t.render(&chat(Some("Be brief.")), true).unwrap();
+    let ids = tok.encode(&text, tok.add_bos(), true).unwrap();
+    let im_start = tok.token_id("<|im_start|>").unwrap();
+    let im_end = tok.token_id("<|im_end|>").unwrap();
+    assert_eq!(ids[0], im_start);
+    assert_eq!(ids.iter().filter(|&&i| i == im_start).count(), 5);
+    assert_eq!(ids.iter().filter(|&&i| i == im_end).count(), 4);
+    // The prompt ends "<|im_start|>assistant\n": the model speaks next.
+    let tail = tok.encode("<|im_start|>assistant\n", false, true).unwrap();
+    assert_eq!(tail[0], im_start);
+    assert!(ids.ends_with(&tail), "{ids:?}");
+}
+
+#[test]
+fn gemma3_base_model_gets_the_gemma_turn_format() {
+    let (g, tok) = load("gemma3");
+    let t = ChatTemplate::from_gguf(&g, &tok).unwrap();
+    assert!(t.is_default());
+    let text = t.render(&chat(Some("Be brief.")), true).unwrap();
+    assert_eq!(
+        text,
+        "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n\
+<start_of_turn>model\nHello! How can I help?<end_of_turn>\n\
+<start_of_turn>user\nWhat is 2+2?<end_of_turn>\n\
+<start_of_turn>model\n"
+    );
+    assert_eq!(
+        t.render(&[ChatMessage::new(Role::User, "Hi")], false).unwrap(),
+        "<start_of_turn>user\nHi<end_of_turn>\n"
+    );
+    assert_eq!(t.turn_end_markers(), vec!["<end_of_turn>".to_string()]);
+
+    let ids = tok.encode(&text, tok.add_bos(), true).unwrap();
+    assert_eq!(ids[..2], [2, tok.token_id("<start_of_turn>").unwrap()]);
+    assert_eq!(ids.iter().filter(|&&i| Some(i) == tok.token_id("<end_of_turn>")).count(), 3);
+
+    // Gemma has no system role after the start.
+    let late_system = [ChatMessage::new(Role::User, "Hi"), ChatMessage::new(Role::System, "x")];
+    assert!(matches!(t.render(&late_system, true), Err(Error::Template(_))));
+}
+
+#[test]
+fn an_empty_chat_is_rejected() {
+    let (g, tok) = load("smollm2");
+    let t = ChatTemplate::from_gguf(&g, &tok).unwrap();
+    assert!(matches!(t.render(&[], true), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn raise_exception_becomes_a_template_error() {
+    let (_, tok) = load("smollm2");
+    let t = ChatTemplate::from_source(
+        "{% if messages[0]['role'] != 'system' %}{{ raise_exception('System message required') }}{% endif %}ok",
+        &tok,
+    )
+    .unwrap();
+    match t.render(&chat(None), true) {
+        Err(Error::Template(msg)) => assert!(msg.contains("System message required"), "{msg}"),
+        other => panic!("expected a template error, got {other:?}"),
+    }
+    assert_eq!(t.render(&chat(Some("s")), true).unwrap(), "ok");
+    // Syntax errors surface when the template is built.
+    assert!(matches!(ChatTemplate::from_source("{% for %}", &tok), Err(Error::Template(_))));
+}
+
+#[test]
+fn runaway_templates_are_stopped() {
+    let (_, tok) = load("smollm2");
+    let start = std::time::Instant::now();
+    let nested = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+    let huge_string = "{{ 'x' * 90000000 }}";
+    let huge_loop = "{% for a in range(100000) %}{{ 'y' * 1000 }}{% endfor %}";
+    let recursive = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
+    for src in [nested, huge_string, huge_loop, recursive] {
+        let t = ChatTemplate::from_source(src, &tok).unwrap();
+        assert!(matches!(t.render(&chat(None), true), Err(Error::Template(_))), "{src}");
+    }
+    // The budget is per render: a template that stays inside it keeps working.
+    let t = ChatTemplate::from_source("{% for i in range(6) %}{% for a in range(100000) %}{% endfor %}{% endfor %}ok", &tok).unwrap();
+    assert_eq!(t.render(&chat(None), true).unwrap(), "ok");
+    assert_eq!(t.render(&chat(None), true).unwrap(), "ok");
+    assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
+}
+
+#[test]
+fn hugging_face_helpers_work() {
+    let (_, tok) = load("smollm2");
+    let src = "{%- for m in messages -%}[{{ m['content'].strip() }}|{{ m['role'].upper() }}|\
+{{ m['content'].split(',') | length }}{% if m['content'].startswith('  hi') %}|starts{% endif %}]{%- endfor -%}\
+{% if loop is undefined and tools is none %}{{ messages[0]['content'] | tojson }}{% endif %}\
+{{ bos_token }}{{ eos_token }}|{{ strftime_now('%Y') | length }}";
+    let t = ChatTemplate::from_source(src, &tok).unwrap();
+    let out = t.render(&[ChatMessage::new(Role::User, "  hi, there  ")], true).unwrap();
+    assert_eq!(out, "[hi, there|USER|2|starts]\"  hi, there  \"<|im_start|><|im_end|>|4");
+}
+
+#[test]
+fn trim_and_lstrip_blocks_match_hugging_face() {
+    let (_, tok) = load("smollm2");
+    let src = "{% for m in messages %}\n    {% if loop.first %}\n{{ m['content'] }}\n    {% endif %}\n{% endfor %}";
+    let t = ChatTemplate::from_source(src, &tok).unwrap();
+    assert_eq!(t.render(&chat(None), false).unwrap(), "Hi\n");
+}
+
+fn synthetic(tokens: &[&str]) -> (GgufFile, Tokenizer) {
+    let md = vec![
+        ("tokenizer.ggml.model", Value::String("gpt2".into())),
+        ("tokenizer.ggml.pre", Value::String("gpt-2".into())),
+        ("tokenizer.ggml.tokens", Value::Array(tokens.iter().map(|t| Value::String((*t).into())).collect())),
+        ("tokenizer.ggml.merges", Value::Array(vec![])),
+    ];
+    let g = GgufFile::from_bytes(common::write_gguf(&md, &[])).unwrap();
+    let tok = Tokenizer::from_gguf(&g).unwrap();
+    (g, tok)
+}
+
+#[test]
+fn defaults_follow_the_vocabulary() {
+    let (g, tok) = synthetic(&["a", "<|im_start|>", "<|im_end|>"]);
+    let t = ChatTemplate::from_gguf(&g, &tok).unwrap();
+    assert!(t.is_default());
+    assert_eq!(
+        t.render(&chat(Some("S")), true).unwrap(),
+        format!("<|im_start|>system\nS<|im_end|>\n{SMOL_TURNS}<|im_start|>assistant\n")
+    );
+
+    let (g, tok) = synthetic(&["a", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]);
+    let t = ChatTemplate::from_gguf(&g, &tok).unwrap();
+    assert_eq!(
+        t.render(&[ChatMessage::new(Role::User, "Hi")], true).unwrap(),
+        "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+    );
+    assert_eq!(t.turn_end_markers(), vec!["<|eot_id|>".to_string()]);
+
+    let (g, tok) = synthetic(&["a", "b"]);
+    let t = ChatTemplate::from_gguf(&g, &tok).unwrap();
+    assert_eq!(
+        t.render(&chat(Some("S")), true).unwrap(),
+        "System: S\n\nUser: Hi\n\nAssistant: Hello! How can I help?\n\nUser: What is 2+2?\n\nAssistant:"
+    );
+    assert_eq!(t.turn_end_markers(), vec!["\nUser:".to_string()]);
+}

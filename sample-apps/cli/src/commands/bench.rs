@@ -1,0 +1,108 @@
+//! `mote bench`: prompt-processing (pp) and token-generation (tg) speed the
+//! way llama-bench measures them, so the two can be compared side by side:
+//! pp prefills N tokens into an empty cache; tg then decodes N tokens one at a time.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use mote_core::sampling::argmax;
+
+use super::{load, CmdResult};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long, default_value_t = 128)]
+    prompt_tokens: usize,
+    #[arg(long, default_value_t = 128)]
+    gen_tokens: usize,
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Spread {
+    mean: f64,
+    stddev: f64,
+    min: f64,
+    max: f64,
+}
+
+fn spread(v: &[f64]) -> Spread {
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    Spread {
+        mean,
+        stddev: var.sqrt(),
+        min: v.iter().copied().fold(f64::INFINITY, f64::min),
+        max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    }
+}
+
+pub fn run(a: Args) -> CmdResult {
+    if a.reps == 0 || a.prompt_tokens == 0 {
+        return Err("--reps and --prompt-tokens must be at least 1".into());
+    }
+    let ctx = a.prompt_tokens + a.gen_tokens + 1;
+    let engine = load(&a.model, a.threads, ctx.max(16))?;
+    let l = engine.loaded()?;
+    let vocab = l.model.config().vocab_size as u32;
+    // A fixed, ordinary-looking token sequence: every rep does identical work.
+    let prompt: Vec<u32> = (0..a.prompt_tokens as u32).map(|i| 100 + (i * 7919) % (vocab - 200)).collect();
+
+    let (mut pp, mut tg, mut ttft) = (Vec::new(), Vec::new(), Vec::new());
+    // One unmeasured warm-up pass pages the weights in, as llama-bench does.
+    for rep in 0..=a.reps {
+        let mut cache = l.model.new_cache(ctx);
+        let t0 = Instant::now();
+        let logits = l.model.forward(&prompt, &mut cache, false)?;
+        let mut next = argmax(&logits.flatten_all()?.to_vec1::<f32>()?);
+        let t_pp = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        for _ in 0..a.gen_tokens {
+            let logits = l.model.forward(&[next], &mut cache, false)?;
+            next = argmax(&logits.flatten_all()?.to_vec1::<f32>()?);
+        }
+        let t_tg = t1.elapsed().as_secs_f64();
+        if rep > 0 {
+            pp.push(a.prompt_tokens as f64 / t_pp);
+            ttft.push(t_pp * 1e3);
+            if a.gen_tokens > 0 {
+                tg.push(a.gen_tokens as f64 / t_tg);
+            }
+        }
+    }
+    let peak = mote_core::sys::peak_rss_bytes();
+    let (pp, tg, ttft) = (spread(&pp), spread(&tg), spread(&ttft));
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "model": a.model,
+                "threads": a.threads,
+                "prompt_tokens": a.prompt_tokens,
+                "gen_tokens": a.gen_tokens,
+                "reps": a.reps,
+                "prefill_tokens_per_s": pp.mean,
+                "decode_tokens_per_s": tg.mean,
+                "ttft_ms": ttft.mean,
+                "peak_rss_bytes": peak,
+                "prefill": pp,
+                "decode": tg,
+                "ttft": ttft,
+            })
+        );
+    } else {
+        println!("pp{:<5} {:>8.1} ± {:.1} tok/s", a.prompt_tokens, pp.mean, pp.stddev);
+        println!("tg{:<5} {:>8.1} ± {:.1} tok/s", a.gen_tokens, tg.mean, tg.stddev);
+        println!("ttft    {:>8.1} ms", ttft.mean);
+        println!("peak RSS {:.1} MiB", peak as f64 / 1048576.0);
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! `mote generate`: one prompt, one continuation; `--json` for machines.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use mote_core::{CancelToken, GenerationConfig};
+
+use super::{load, CmdResult};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long)]
+    prompt: String,
+    /// Use the prompt as is, without the chat template (BOS per the model's metadata).
+    #[arg(long)]
+    raw: bool,
+    #[arg(long, default_value_t = 128)]
+    max_tokens: u32,
+    /// 0 is greedy decoding.
+    #[arg(long, default_value_t = 0.7)]
+    temperature: f32,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Defaults to 1.1 when sampling and 1.0 (off) when greedy.
+    #[arg(long)]
+    repeat_penalty: Option<f32>,
+    #[arg(long)]
+    top_k: Option<u32>,
+    #[arg(long)]
+    top_p: Option<f32>,
+    #[arg(long)]
+    min_p: Option<f32>,
+    /// Stop before this string (repeatable).
+    #[arg(long)]
+    stop: Vec<String>,
+    #[arg(long, default_value_t = 0)]
+    ctx: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn config(
+    temperature: f32,
+    seed: Option<u64>,
+    max_tokens: u32,
+    repeat_penalty: Option<f32>,
+    top_k: Option<u32>,
+    top_p: Option<f32>,
+    min_p: Option<f32>,
+) -> GenerationConfig {
+    let base = if temperature <= 0.0 { GenerationConfig::greedy() } else { GenerationConfig::default() };
+    GenerationConfig {
+        temperature: temperature.max(0.0),
+        seed,
+        max_tokens,
+        repetition_penalty: repeat_penalty.unwrap_or(base.repetition_penalty),
+        top_k: top_k.unwrap_or(base.top_k),
+        top_p: top_p.unwrap_or(base.top_p),
+        min_p: min_p.unwrap_or(base.min_p),
+        ..base
+    }
+}
+
+pub fn run(a: Args) -> CmdResult {
+    let engine = load(&a.model, a.threads, a.ctx)?;
+    let mut cfg = config(a.temperature, a.seed, a.max_tokens, a.repeat_penalty, a.top_k, a.top_p, a.min_p);
+    cfg.stop = a.stop;
+    let prompt = engine.prompt_tokens(&a.prompt, a.raw)?;
+    let json = a.json;
+    let mut out = std::io::stdout();
+    let g = engine.complete(&prompt, &cfg, &CancelToken::new(), &mut |piece| {
+        if !json {
+            let _ = out.write_all(piece.as_bytes());
+            let _ = out.flush();
+        }
+    })?;
+    if json {
+        let s = &g.stats;
+        println!(
+            "{}",
+            serde_json::json!({
+                "prompt_token_ids": prompt,
+                "token_ids": g.tokens,
+                "text": g.text,
+                "finish": g.finish,
+                "stats": {
+                    "load_ms": s.load_ms,
+                    "prompt_tokens": s.prompt_tokens,
+                    "generated_tokens": s.generated_tokens,
+                    "ttft_ms": s.ttft_ms,
+                    "prefill_tokens_per_s": s.prefill_tokens_per_s,
+                    "decode_tokens_per_s": s.decode_tokens_per_s,
+                    "peak_rss_bytes": s.peak_rss_bytes,
+                }
+            })
+        );
+    } else {
+        println!();
+    }
+    Ok(())
+}

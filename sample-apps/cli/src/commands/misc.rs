@@ -1,0 +1,45 @@
+//! The small commands: tokenize, perplexity, info.
+
+use std::path::Path;
+
+use mote_core::gguf::GgufFile;
+use mote_core::model::ModelConfig;
+use mote_core::ModelInfo;
+
+use super::{load, CmdResult};
+
+pub fn tokenize(model: &Path, text: &str) -> CmdResult {
+    let engine = load(model, 0, 0)?;
+    println!("{}", serde_json::to_string(&engine.tokenize(text, None)?)?);
+    Ok(())
+}
+
+pub fn perplexity(model: &Path, file: &Path, ctx: usize) -> CmdResult {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("read {}: {e}", file.display()))?;
+    let engine = load(model, 0, ctx)?;
+    let p = mote_core::perplexity::perplexity(&engine, &text, ctx)?;
+    println!("{}", serde_json::json!({ "ppl": p.ppl, "tokens": p.tokens }));
+    Ok(())
+}
+
+/// Reads only the header: `info` works on files this build can't run.
+pub fn info(model: &Path, json: bool) -> CmdResult {
+    let g = GgufFile::open(model)?;
+    let cfg = ModelConfig::from_gguf(&g)?;
+    let info = ModelInfo::new(&g, &cfg, cfg.train_context);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+        return Ok(());
+    }
+    println!("model:            {}", info.name);
+    println!("architecture:     {}", info.architecture);
+    println!("parameters:       {} ({:.1} M)", info.parameters, info.parameters as f64 / 1e6);
+    println!("file size:        {} bytes ({:.1} MiB)", info.file_size, info.file_size as f64 / 1048576.0);
+    println!("bits per weight:  {:.3}", info.bits_per_weight);
+    let quants: Vec<String> = info.quant_types.iter().map(|(k, v)| format!("{k} ({:.1} M)", *v as f64 / 1e6)).collect();
+    println!("tensor types:     {}", quants.join(", "));
+    println!("context length:   {}", info.train_context_length);
+    println!("layers:           {}  embedding: {}  vocab: {}", info.layers, info.embedding_length, info.vocab_size);
+    println!("chat template:    {}", if info.has_chat_template { "yes" } else { "no (a default is used)" });
+    Ok(())
+}

@@ -1,0 +1,14 @@
+pub mod bench;
+pub mod chat;
+pub mod generate;
+pub mod misc;
+
+use std::path::Path;
+
+use mote_core::{Engine, LoadOptions};
+
+pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
+
+pub fn load(model: &Path, threads: usize, context_length: usize) -> Result<Engine, mote_core::Error> {
+    Engine::load(model, LoadOptions { threads, context_length })
+}
