@@ -1,0 +1,170 @@
+//! Every bad input gets a typed error, never a panic: files these tests make
+//! (garbage, truncations, hostile headers, random corruption) and a prompt
+//! longer than the context.
+
+mod common;
+
+use std::io::Write;
+
+use mote_core::gguf::{GgufFile, Value};
+use mote_core::{CancelToken, Engine, Error, GenerationConfig, LoadOptions};
+
+fn write_temp(bytes: &[u8]) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(bytes).unwrap();
+    f.flush().unwrap();
+    f
+}
+
+fn load_err(bytes: &[u8]) -> Error {
+    let f = write_temp(bytes);
+    match Engine::load(f.path(), LoadOptions::default()) {
+        Ok(_) => panic!("loaded a bad file"),
+        Err(e) => e,
+    }
+}
+
+fn arch_meta(arch: &str) -> Vec<(&'static str, Value)> {
+    vec![("general.architecture", Value::String(arch.into()))]
+}
+
+#[test]
+fn a_missing_file_is_unreadable() {
+    let e = Engine::load(std::path::Path::new("/nonexistent/model.gguf"), LoadOptions::default()).err().unwrap();
+    assert!(matches!(e, Error::ModelUnreadable { .. }), "{e:?}");
+}
+
+#[test]
+fn a_non_gguf_file_is_invalid() {
+    let e = load_err(b"<html>this is not a model</html>\n");
+    assert!(matches!(&e, Error::InvalidModel(m) if m.contains("not a GGUF")), "{e:?}");
+    assert!(matches!(load_err(b""), Error::InvalidModel(_)));
+}
+
+#[test]
+fn truncated_real_models_are_invalid() {
+    let bytes = std::fs::read(common::model_path("smollm2")).unwrap();
+    // Inside the header, inside the vocabulary, and inside the tensor data.
+    for cut in [6, 24, 4096, 1 << 20, bytes.len() - 1] {
+        let e = load_err(&bytes[..cut]);
+        assert!(matches!(e, Error::InvalidModel(_)), "cut at {cut}: {e:?}");
+    }
+}
+
+#[test]
+fn unsupported_architecture_is_typed() {
+    let meta = arch_meta("mamba");
+    let data = vec![0u8; 4 * 32];
+    let e = load_err(&common::write_gguf(&meta, &[("token_embd.weight", &[32], 0, &data)]));
+    assert!(matches!(&e, Error::UnsupportedModel(m) if m.contains("mamba")) || matches!(&e, Error::InvalidModel(_)), "{e:?}");
+    // With complete hyper-parameters the architecture itself is what's refused.
+    let mut meta = arch_meta("mamba");
+    for (k, v) in [("mamba.block_count", 1u32), ("mamba.embedding_length", 32), ("mamba.attention.head_count", 1),
+        ("mamba.feed_forward_length", 32), ("mamba.context_length", 64)] {
+        meta.push((k, Value::U32(v)));
+    }
+    let f = write_temp(&common::write_gguf(&meta, &[("token_embd.weight", &[32, 1], 0, &data)]));
+    let g = GgufFile::open(f.path()).unwrap();
+    let e = mote_core::model::load(&g, 64).err().unwrap();
+    assert!(matches!(&e, Error::UnsupportedModel(m) if m.contains("mamba")), "{e:?}");
+}
+
+#[test]
+fn unsupported_quant_type_is_typed() {
+    // Type 10 is Q2_K, which this build does not run.
+    let data = vec![0u8; 84];
+    let e = load_err(&common::write_gguf(&arch_meta("llama"), &[("w", &[256], 10, &data)]));
+    assert!(matches!(&e, Error::UnsupportedModel(m) if m.contains("type")), "{e:?}");
+}
+
+#[test]
+fn a_tensor_past_the_end_is_invalid() {
+    let data = vec![0u8; 4 * 64];
+    let mut bytes = common::write_gguf(&arch_meta("llama"), &[("w", &[64], 0, &data)]);
+    bytes.truncate(bytes.len() - 8);
+    let e = load_err(&bytes);
+    assert!(matches!(&e, Error::InvalidModel(m) if m.contains("past the end")), "{e:?}");
+}
+
+#[test]
+fn absurd_dimensions_are_invalid() {
+    let data = vec![0u8; 64];
+    for dims in [&[1usize << 40, 1 << 40][..], &[usize::MAX / 2, 3], &[0, 4], &[1, 1, 1, 1, 1]] {
+        let e = load_err(&common::write_gguf(&arch_meta("llama"), &[("w", dims, 0, &data)]));
+        assert!(matches!(e, Error::InvalidModel(_)), "{dims:?}: {e:?}");
+    }
+    // A row that isn't a whole number of quant blocks.
+    let e = load_err(&common::write_gguf(&arch_meta("llama"), &[("w", &[33], 8, &data)]));
+    assert!(matches!(&e, Error::InvalidModel(m) if m.contains("block")), "{e:?}");
+}
+
+#[test]
+fn hostile_counts_do_not_allocate() {
+    // Claims 2^60 tensors, then a 2^62-byte key: both must fail before any allocation.
+    let mut b = b"GGUF".to_vec();
+    b.extend_from_slice(&3u32.to_le_bytes());
+    b.extend_from_slice(&(1u64 << 60).to_le_bytes());
+    b.extend_from_slice(&1u64.to_le_bytes());
+    assert!(matches!(GgufFile::from_bytes(b), Err(Error::InvalidModel(_))));
+    let mut b = b"GGUF".to_vec();
+    b.extend_from_slice(&3u32.to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes());
+    b.extend_from_slice(&1u64.to_le_bytes());
+    b.extend_from_slice(&(1u64 << 62).to_le_bytes());
+    assert!(matches!(GgufFile::from_bytes(b), Err(Error::InvalidModel(_))));
+}
+
+#[test]
+fn random_corruption_never_panics() {
+    let meta = vec![
+        ("general.architecture", Value::String("llama".into())),
+        ("tokenizer.ggml.tokens", Value::Array(vec![Value::String("a".into()), Value::String("b".into())])),
+        ("llama.context_length", Value::U32(64)),
+    ];
+    let data = vec![1u8; 34 * 2];
+    let good = common::write_gguf(&meta, &[("token_embd.weight", &[32, 2], 8, &data)]);
+    assert!(GgufFile::from_bytes(good.clone()).is_ok());
+    // A fixed-seed xorshift keeps the test reproducible.
+    let mut s = 0x9E3779B97F4A7C15u64;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let mut rejected = 0;
+    for _ in 0..5000 {
+        let mut b = good.clone();
+        for _ in 0..1 + next() % 4 {
+            let i = (next() % b.len() as u64) as usize;
+            b[i] = next() as u8;
+        }
+        if GgufFile::from_bytes(b).is_err() {
+            rejected += 1;
+        }
+    }
+    assert!(rejected > 0);
+}
+
+#[test]
+fn a_prompt_longer_than_the_context_is_refused_and_the_session_survives() {
+    let engine = Engine::load(&common::model_path("smollm2"), LoadOptions { threads: 0, context_length: 64 }).unwrap();
+    let mut session = engine.new_session();
+    let long = "tell me about the sea ".repeat(40);
+    let cfg = GenerationConfig { max_tokens: 4, ..GenerationConfig::greedy() };
+    let e = session.send(&long, &cfg, &CancelToken::new(), &mut |_| {}).err().unwrap();
+    assert!(matches!(e, Error::PromptTooLong { context: 64, tokens } if tokens > 64), "{e:?}");
+    assert!(session.history().is_empty(), "a refused turn must not enter the history");
+    let reply = session.send("Hi", &cfg, &CancelToken::new(), &mut |_| {}).unwrap();
+    assert!(reply.stats.generated_tokens > 0);
+    // Raw completion refuses the same way.
+    let tokens = engine.prompt_tokens(&long, true).unwrap();
+    let e = engine.complete(&tokens, &cfg, &CancelToken::new(), &mut |_| {}).err().unwrap();
+    assert!(matches!(e, Error::PromptTooLong { .. }), "{e:?}");
+}
+
+#[test]
+fn a_context_length_beyond_the_model_is_refused() {
+    let e = Engine::load(&common::model_path("smollm2"), LoadOptions { threads: 0, context_length: 1 << 20 }).err().unwrap();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+}
