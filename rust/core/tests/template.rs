@@ -131,7 +131,11 @@ fn runaway_templates_are_stopped() {
         assert!(matches!(t.render(&chat(None), true), Err(Error::Template(_))), "{src}");
     }
     // The budget is per render: a template that stays inside it keeps working.
-    let t = ChatTemplate::from_source("{% for i in range(6) %}{% for a in range(100000) %}{% endfor %}{% endfor %}ok", &tok).unwrap();
+    let t = ChatTemplate::from_source(
+        "{% for i in range(6) %}{% for a in range(100000) %}{% endfor %}{% endfor %}ok",
+        &tok,
+    )
+    .unwrap();
     assert_eq!(t.render(&chat(None), true).unwrap(), "ok");
     assert_eq!(t.render(&chat(None), true).unwrap(), "ok");
     assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
@@ -194,4 +198,41 @@ fn defaults_follow_the_vocabulary() {
         "System: S\n\nUser: Hi\n\nAssistant: Hello! How can I help?\n\nUser: What is 2+2?\n\nAssistant:"
     );
     assert_eq!(t.turn_end_markers(), vec!["\nUser:".to_string()]);
+}
+
+#[test]
+fn a_leading_bos_is_dropped_when_the_tokenizer_adds_one() {
+    let (_, gemma) = load("gemma3");
+    let t =
+        ChatTemplate::from_source("{{ bos_token }}<start_of_turn>user\n{{ messages[0]['content'] }}", &gemma).unwrap();
+    let text = t.render(&[ChatMessage::new(Role::User, "Hi")], false).unwrap();
+    assert_eq!(text, "<start_of_turn>user\nHi");
+    let ids = gemma.encode(&text, gemma.add_bos(), true).unwrap();
+    assert_eq!(ids.iter().filter(|&&i| Some(i) == gemma.bos_id()).count(), 1);
+
+    // SmolLM2 adds no BOS, so a template's bos_token stays.
+    let (_, smol) = load("smollm2");
+    let t = ChatTemplate::from_source("{{ bos_token }}x", &smol).unwrap();
+    assert_eq!(t.render(&[ChatMessage::new(Role::User, "Hi")], false).unwrap(), "<|im_start|>x");
+}
+
+#[test]
+fn an_unparsable_model_template_falls_back_to_the_default() {
+    let md = vec![
+        ("tokenizer.ggml.model", Value::String("gpt2".into())),
+        (
+            "tokenizer.ggml.tokens",
+            Value::Array(["a", "<|im_start|>", "<|im_end|>"].iter().map(|t| Value::String((*t).into())).collect()),
+        ),
+        ("tokenizer.ggml.merges", Value::Array(vec![])),
+        ("tokenizer.chat_template", Value::String("{% for m in messages %}{{ m.content".into())),
+    ];
+    let g = GgufFile::from_bytes(common::write_gguf(&md, &[])).unwrap();
+    let tok = Tokenizer::from_gguf(&g).unwrap();
+    let t = ChatTemplate::from_gguf(&g, &tok).unwrap();
+    assert!(t.is_default());
+    assert_eq!(
+        t.render(&[ChatMessage::new(Role::User, "Hi")], true).unwrap(),
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    );
 }

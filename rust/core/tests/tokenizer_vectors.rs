@@ -229,9 +229,8 @@ fn synthetic_spm_merges_by_score_with_byte_fallback() {
 
 #[test]
 fn missing_or_garbled_metadata_is_a_typed_error() {
-    let without = |key: &str| -> Vec<(&'static str, Value)> {
-        tiny_spm(&[]).into_iter().filter(|(k, _)| *k != key).collect()
-    };
+    let without =
+        |key: &str| -> Vec<(&'static str, Value)> { tiny_spm(&[]).into_iter().filter(|(k, _)| *k != key).collect() };
     let replaced = |key: &str, v: Value| -> Vec<(&'static str, Value)> {
         tiny_spm(&[]).into_iter().map(|(k, old)| (k, if k == key { v.clone() } else { old })).collect()
     };

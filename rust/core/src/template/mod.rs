@@ -43,11 +43,20 @@ const MAX_OUTPUT: usize = 4 << 20;
 /// Total `range()` elements one render may create; bounds nested loops.
 const RANGE_BUDGET: u64 = 1_000_000;
 const RECURSION_LIMIT: usize = 64;
+/// Instructions one render may execute; real templates use a few thousand per message.
+const FUEL: u64 = 50_000_000;
 const TEMPLATE: &str = "chat";
 /// Strings that end an assistant turn in common templates.
 const KNOWN_TURN_ENDS: &[&str] = &[
-    "<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>", "<|eom_id|>", "</s>",
-    "<|end_of_text|>", "<｜end▁of▁sentence｜>",
+    "<|im_end|>",
+    "<end_of_turn>",
+    "<|eot_id|>",
+    "<|end|>",
+    "<|endoftext|>",
+    "<|eom_id|>",
+    "</s>",
+    "<|end_of_text|>",
+    "<｜end▁of▁sentence｜>",
 ];
 
 pub struct ChatTemplate {
@@ -68,14 +77,19 @@ impl std::fmt::Debug for ChatTemplate {
 }
 
 impl ChatTemplate {
-    /// The model's `tokenizer.chat_template`, else a default for its vocabulary.
+    /// The model's `tokenizer.chat_template`, else a default for its vocabulary
+    /// (also when the model's template does not parse).
     pub fn from_gguf(g: &GgufFile, tok: &Tokenizer) -> Result<ChatTemplate> {
         match g.get("tokenizer.chat_template") {
             Some(v) => {
-                let source = v
-                    .as_str()
-                    .ok_or_else(|| Error::InvalidModel("tokenizer.chat_template is not a string".into()))?;
-                Self::new(source, tok, false)
+                let source =
+                    v.as_str().ok_or_else(|| Error::InvalidModel("tokenizer.chat_template is not a string".into()))?;
+                Self::new(source, tok, false).or_else(|e| {
+                    // A template this engine cannot parse should not make the
+                    // model unusable; llama.cpp also falls back in this case.
+                    log::warn!("cannot use the model's chat template ({e}); using a default for its vocabulary");
+                    Self::new(defaults::for_vocab(tok), tok, true)
+                })
             }
             None => Self::new(defaults::for_vocab(tok), tok, true),
         }
@@ -92,6 +106,8 @@ impl ChatTemplate {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_recursion_limit(RECURSION_LIMIT);
+        // Bounds CPU time too: loops over large literals write nothing the output cap would catch.
+        env.set_fuel(Some(FUEL));
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", |msg: String| -> std::result::Result<Value, minijinja::Error> {
             Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
@@ -131,15 +147,16 @@ impl ChatTemplate {
                 template_error(e)
             }
         })?;
-        let mut text = String::from_utf8(out.0)
-            .map_err(|_| Error::Template("template produced invalid UTF-8".into()))?;
+        let mut text =
+            String::from_utf8(out.0).map_err(|_| Error::Template("template produced invalid UTF-8".into()))?;
         if self.strip_bos && !self.bos_token.is_empty() && text.starts_with(&self.bos_token) {
             text.drain(..self.bos_token.len());
         }
         Ok(text)
     }
 
-    /// True when the model had no template and a default was chosen.
+    /// True when a default was chosen: the model had no template, or one this
+    /// engine cannot parse.
     pub fn is_default(&self) -> bool {
         self.is_default
     }

@@ -38,9 +38,10 @@ impl PreTokenizer {
             "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" | "exaone" | "minerva-7b" => {
                 plain(&[r"\p{N}", GPT2])
             }
-            "gpt-2" | "phi-2" | "mpt" | "olmo" | "jais" | "trillion" | "granite-docling" | "exaone4"
-            | "jina-es" | "jina-de" | "jina-v2-es" | "jina-v2-de" | "gigachat" | "a.x-4.0" | "mellum"
-            | "roberta-bpe" => plain(&[GPT2]),
+            "gpt-2" | "phi-2" | "mpt" | "olmo" | "jais" | "trillion" | "granite-docling" | "exaone4" | "jina-es"
+            | "jina-de" | "jina-v2-es" | "jina-v2-de" | "gigachat" | "a.x-4.0" | "mellum" | "roberta-bpe" => {
+                plain(&[GPT2])
+            }
             "falcon" => plain(&[r"[\p{P}\$\+<=>\^~\|`]+", GPT2, "[0-9][0-9][0-9]"]),
             other => {
                 if other != "default" {
@@ -64,14 +65,16 @@ impl Bpe {
         let mut pairs = Vec::with_capacity(merges.len());
         let mut dropped = 0usize;
         for (i, m) in merges.iter().enumerate() {
-            let m = m
-                .as_str()
-                .ok_or_else(|| Error::InvalidModel(format!("tokenizer.ggml.merges[{i}] is not a string")))?;
+            let m =
+                m.as_str().ok_or_else(|| Error::InvalidModel(format!("tokenizer.ggml.merges[{i}] is not a string")))?;
             // The separator is the first space after the first byte: a merge's
             // left side may itself be a space in non-byte-level vocabularies.
-            let split = m.bytes().skip(1).position(|b| b == b' ').map(|p| p + 1).ok_or_else(|| {
-                Error::InvalidModel(format!("tokenizer.ggml.merges[{i}] '{m}' has no separator"))
-            })?;
+            let split = m
+                .bytes()
+                .skip(1)
+                .position(|b| b == b' ')
+                .map(|p| p + 1)
+                .ok_or_else(|| Error::InvalidModel(format!("tokenizer.ggml.merges[{i}] '{m}' has no separator")))?;
             let (a, b) = (&m[..split], &m[split + 1..]);
             // llama.cpp keeps merges whose parts are not tokens but they can
             // never fire usefully; `tokenizers` rejects them, so drop them.

@@ -18,7 +18,7 @@ use special::{Piece, SpecialMatcher};
 use vocab::{SpecialIds, TokenKind, Vocab};
 
 enum Model {
-    Bpe(bpe::Bpe),
+    Bpe(Box<bpe::Bpe>),
     Spm(spm::Spm),
 }
 
@@ -34,10 +34,13 @@ pub struct Tokenizer {
 impl std::fmt::Debug for Tokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tokenizer")
-            .field("kind", &match self.model {
-                Model::Bpe(_) => "gpt2",
-                Model::Spm(_) => "llama",
-            })
+            .field(
+                "kind",
+                &match self.model {
+                    Model::Bpe(_) => "gpt2",
+                    Model::Spm(_) => "llama",
+                },
+            )
             .field("vocab_size", &self.vocab.len())
             .field("bos", &self.ids.bos)
             .field("eos", &self.ids.eos)
@@ -50,18 +53,12 @@ impl Tokenizer {
     pub fn from_gguf(g: &GgufFile) -> Result<Tokenizer> {
         let kind = match g.get("tokenizer.ggml.model") {
             None => return Err(Error::InvalidModel("tokenizer.ggml.model is missing".into())),
-            Some(v) => v
-                .as_str()
-                .ok_or_else(|| Error::InvalidModel("tokenizer.ggml.model is not a string".into()))?,
+            Some(v) => v.as_str().ok_or_else(|| Error::InvalidModel("tokenizer.ggml.model is not a string".into()))?,
         };
         let spm = match kind {
             "llama" => true,
             "gpt2" => false,
-            other => {
-                return Err(Error::UnsupportedModel(format!(
-                    "tokenizer type '{other}' (supported: gpt2, llama)"
-                )))
-            }
+            other => return Err(Error::UnsupportedModel(format!("tokenizer type '{other}' (supported: gpt2, llama)"))),
         };
         let mut vocab = Vocab::from_gguf(g)?;
         let ids = SpecialIds::from_gguf(g, &mut vocab, spm);
@@ -73,7 +70,7 @@ impl Tokenizer {
             (Model::Spm(spm::Spm::new(&vocab)), true, true)
         } else {
             let pre = bpe::PreTokenizer::for_name(g.get_str("tokenizer.ggml.pre"));
-            (Model::Bpe(bpe::Bpe::from_gguf(g, &vocab, &pre)?), pre.add_bos_default, false)
+            (Model::Bpe(Box::new(bpe::Bpe::from_gguf(g, &vocab, &pre)?)), pre.add_bos_default, false)
         };
         let add_bos = flag("tokenizer.ggml.add_bos_token", add_bos_default)?;
         let add_space_prefix = flag("tokenizer.ggml.add_space_prefix", add_space_prefix_default)?;

@@ -18,7 +18,7 @@ pub(crate) const SPACE: &str = "\u{2581}";
 
 pub(crate) struct Spm {
     /// The token for each byte value, for characters not in the vocabulary.
-    byte_tokens: [Option<u32>; 256],
+    byte_tokens: Box<[Option<u32>; 256]>,
 }
 
 struct Symbol {
@@ -55,7 +55,7 @@ impl Ord for Bigram {
 
 impl Spm {
     pub fn new(vocab: &Vocab) -> Self {
-        let mut byte_tokens = [None; 256];
+        let mut byte_tokens = Box::new([None; 256]);
         for (b, slot) in byte_tokens.iter_mut().enumerate() {
             *slot = vocab.id(&format!("<0x{b:02X}>")).or_else(|| {
                 // llama.cpp's fallback: the byte itself, when it is a whole character.
@@ -79,14 +79,15 @@ impl Spm {
         }
 
         let mut queue = BinaryHeap::new();
-        let try_pair = |symbols: &[Symbol], queue: &mut BinaryHeap<Bigram>, left: Option<usize>, right: Option<usize>| {
-            let (Some(left), Some(right)) = (left, right) else { return };
-            let (l, r) = (&symbols[left], &symbols[right]);
-            let len = l.len + r.len;
-            if let Some(id) = vocab.id(&text[l.start..l.start + len]) {
-                queue.push(Bigram { score: vocab.score(id), left, right, len });
-            }
-        };
+        let try_pair =
+            |symbols: &[Symbol], queue: &mut BinaryHeap<Bigram>, left: Option<usize>, right: Option<usize>| {
+                let (Some(left), Some(right)) = (left, right) else { return };
+                let (l, r) = (&symbols[left], &symbols[right]);
+                let len = l.len + r.len;
+                if let Some(id) = vocab.id(&text[l.start..l.start + len]) {
+                    queue.push(Bigram { score: vocab.score(id), left, right, len });
+                }
+            };
         for i in 1..symbols.len() {
             try_pair(&symbols, &mut queue, Some(i - 1), Some(i));
         }

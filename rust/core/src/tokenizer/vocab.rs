@@ -56,19 +56,14 @@ fn hash(s: &str) -> u64 {
 pub(crate) fn array<'a>(g: &'a GgufFile, key: &str) -> Result<Option<&'a [Value]>> {
     match g.get(key) {
         None => Ok(None),
-        Some(v) => v
-            .as_array()
-            .map(Some)
-            .ok_or_else(|| Error::InvalidModel(format!("{key} is not an array"))),
+        Some(v) => v.as_array().map(Some).ok_or_else(|| Error::InvalidModel(format!("{key} is not an array"))),
     }
 }
 
 /// An optional per-token array, which must have one entry per token.
 fn same_len<'a>(g: &'a GgufFile, key: &str, n: usize) -> Result<Option<&'a [Value]>> {
     match array(g, key)? {
-        Some(a) if a.len() != n => {
-            Err(Error::InvalidModel(format!("{key} has {} entries for {n} tokens", a.len())))
-        }
+        Some(a) if a.len() != n => Err(Error::InvalidModel(format!("{key} has {} entries for {n} tokens", a.len()))),
         a => Ok(a),
     }
 }
@@ -87,9 +82,8 @@ impl Vocab {
         let mut text = String::new();
         let mut starts = Vec::with_capacity(n + 1);
         for (i, t) in tokens.iter().enumerate() {
-            let s = t.as_str().ok_or_else(|| {
-                Error::InvalidModel(format!("tokenizer.ggml.tokens[{i}] is not a string"))
-            })?;
+            let s =
+                t.as_str().ok_or_else(|| Error::InvalidModel(format!("tokenizer.ggml.tokens[{i}] is not a string")))?;
             starts.push(text.len() as u32);
             if s.is_empty() {
                 // llama.cpp's placeholder, so empty tokens never match anything.
@@ -109,9 +103,9 @@ impl Vocab {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    v.as_f64().map(|f| f as f32).ok_or_else(|| {
-                        Error::InvalidModel(format!("tokenizer.ggml.scores[{i}] is not a number"))
-                    })
+                    v.as_f64()
+                        .map(|f| f as f32)
+                        .ok_or_else(|| Error::InvalidModel(format!("tokenizer.ggml.scores[{i}] is not a number")))
                 })
                 .collect::<Result<_>>()?,
         };
@@ -199,19 +193,45 @@ pub(crate) struct SpecialIds {
 
 /// Texts llama.cpp treats as end-of-turn when the metadata names no EOT id.
 const EOT_TEXTS: &[&str] = &[
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
-    "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>", "<end_of_utterance>",
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<EOT>",
+    "_<EOT>",
+    "<｜end▁of▁sentence｜>",
+    "<end_of_utterance>",
 ];
 /// Texts that end generation whatever the metadata says.
 const EOG_TEXTS: &[&str] = &[
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
-    "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>",
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<|return|>",
+    "<|call|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|eom_id|>",
+    "<EOT>",
+    "_<EOT>",
+    "<|end_of_text|>",
+    "<end_of_utterance>",
 ];
 /// Fill-in-the-middle pad/repo/file-separator tokens also end generation in llama.cpp:
 /// a chat reply that emits one has left the conversation.
 const FIM_EOG_TEXTS: &[&str] = &[
-    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "<|fim_repo|>", "<|repo_name|>",
-    "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>",
+    "<|fim_pad|>",
+    "<fim-pad>",
+    "<fim_pad>",
+    "<PAD>",
+    "<|fim_repo|>",
+    "<|repo_name|>",
+    "<fim-repo>",
+    "<REPO>",
+    "<reponame>",
+    "<|file_sep|>",
 ];
 
 impl SpecialIds {
@@ -245,10 +265,8 @@ impl SpecialIds {
             ids.eot = EOT_TEXTS.iter().find_map(|t| vocab.id(t));
         }
 
-        let mut eog: Vec<u32> = ["fim_pad_token_id", "fim_rep_token_id", "fim_sep_token_id"]
-            .iter()
-            .filter_map(|k| read(k, None))
-            .collect();
+        let mut eog: Vec<u32> =
+            ["fim_pad_token_id", "fim_rep_token_id", "fim_sep_token_id"].iter().filter_map(|k| read(k, None)).collect();
         for text in EOG_TEXTS.iter().chain(FIM_EOG_TEXTS) {
             if let Some(id) = vocab.id(text) {
                 eog.push(id);

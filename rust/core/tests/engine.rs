@@ -1,0 +1,162 @@
+//! Engine and session behaviour on the real SmolLM2 model: streaming, KV reuse
+//! across turns, stop strings, cancellation from another thread, limits and
+//! concurrent sessions.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use mote_core::{CancelToken, Engine, Error, FinishReason, GenerationConfig, LoadOptions, Role};
+
+fn engine() -> Engine {
+    Engine::load(&common::model_path("smollm2"), LoadOptions { threads: 0, context_length: 1024 }).unwrap()
+}
+
+fn greedy(max_tokens: u32) -> GenerationConfig {
+    GenerationConfig { max_tokens, ..GenerationConfig::greedy() }
+}
+
+#[test]
+fn streamed_pieces_add_up_to_the_reply() {
+    let e = engine();
+    let mut s = e.new_session();
+    let mut pieces = Vec::new();
+    let reply = s.send("What is the capital of France?", &greedy(24), &CancelToken::new(), &mut |p| pieces.push(p.to_string())).unwrap();
+    assert!(pieces.len() > 3);
+    assert_eq!(pieces.concat(), reply.text);
+    assert!(reply.text.trim().len() > 10, "{:?}", reply.text);
+    let st = &reply.stats;
+    assert!(st.prompt_tokens > 10 && st.generated_tokens > 0 && st.ttft_ms > 0.0, "{st:?}");
+    assert!(st.prefill_tokens_per_s > 0.0 && st.decode_tokens_per_s > 0.0 && st.peak_rss_bytes > 50 << 20, "{st:?}");
+}
+
+#[test]
+fn a_follow_up_turn_prefills_only_new_tokens_and_matches_a_fresh_run() {
+    let e = engine();
+    let mut s = e.new_session();
+    let cfg = greedy(16);
+    let first = s.send("Name a colour.", &cfg, &CancelToken::new(), &mut |_| {}).unwrap();
+    let second = s.send("Name another one.", &cfg, &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!(first.stats.cached_prompt_tokens, 0);
+    assert!(second.stats.cached_prompt_tokens >= first.stats.prompt_tokens, "{:?}", second.stats);
+    let h = s.history();
+    assert_eq!(h.iter().map(|m| m.role).collect::<Vec<_>>(), [Role::User, Role::Assistant, Role::User, Role::Assistant]);
+    assert_eq!(h[1].content, first.text);
+
+    // The same conversation rendered from scratch into an empty cache gives the same reply.
+    let l = e.loaded().unwrap();
+    let prompt = l.template.render(&h[..3], true).unwrap();
+    let tokens = l.tokenizer.encode(&prompt, l.tokenizer.add_bos(), true).unwrap();
+    assert_eq!(tokens.len() as u32, second.stats.prompt_tokens);
+    let fresh = e.complete(&tokens, &cfg, &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!(fresh.text, second.text);
+}
+
+#[test]
+fn stop_strings_end_the_reply_and_never_show() {
+    let e = engine();
+    let cfg = greedy(24);
+    let tokens = e.prompt_tokens("The capital of France is", true).unwrap();
+    let full = e.complete(&tokens, &cfg, &CancelToken::new(), &mut |_| {}).unwrap().text;
+    // Stop at a word from the middle of the unstopped continuation.
+    let word = full.split_whitespace().nth(3).expect("a few words").to_string();
+    let cut = full.find(&word).unwrap();
+    let stopped_cfg = GenerationConfig { stop: vec![word.clone()], ..cfg };
+    let mut streamed = String::new();
+    let g = e.complete(&tokens, &stopped_cfg, &CancelToken::new(), &mut |p| streamed.push_str(p)).unwrap();
+    assert_eq!(g.finish, Some(FinishReason::StopSequence));
+    assert_eq!(g.text, full[..cut]);
+    assert_eq!(streamed, g.text);
+}
+
+#[test]
+fn max_tokens_is_respected() {
+    let e = engine();
+    let tokens = e.prompt_tokens("Once upon a time", true).unwrap();
+    let g = e.complete(&tokens, &greedy(5), &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!(g.finish, Some(FinishReason::MaxTokens));
+    assert_eq!(g.tokens.len(), 5);
+}
+
+#[test]
+fn same_seed_same_sampled_reply() {
+    let e = engine();
+    let cfg = GenerationConfig { max_tokens: 16, temperature: 0.9, seed: Some(7), ..Default::default() };
+    let tokens = e.prompt_tokens("Write a word:", false).unwrap();
+    let a = e.complete(&tokens, &cfg, &CancelToken::new(), &mut |_| {}).unwrap();
+    let b = e.complete(&tokens, &cfg, &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!(a.tokens, b.tokens);
+}
+
+#[test]
+fn cancelling_from_another_thread_keeps_the_partial_reply() {
+    let e = engine();
+    let mut s = e.new_session();
+    let cancel = CancelToken::new();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (c2, seen2) = (cancel.clone(), seen.clone());
+    let err = s
+        .send("Tell me a long story about a dragon.", &greedy(200), &cancel, &mut |p| {
+            let mut v = seen2.lock().unwrap();
+            v.push(p.to_string());
+            if v.len() == 3 {
+                // Cancel from elsewhere, as an app's UI thread would.
+                let c = c2.clone();
+                thread::spawn(move || c.cancel()).join().unwrap();
+            }
+        })
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::Cancelled), "{err:?}");
+    let pieces = seen.lock().unwrap().clone();
+    assert_eq!(pieces.len(), 3, "no piece may arrive after cancellation: {pieces:?}");
+    let h = s.history();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[1].content, pieces.concat());
+    // The session carries on.
+    let next = s.send("Thanks.", &greedy(4), &CancelToken::new(), &mut |_| {}).unwrap();
+    assert!(next.stats.cached_prompt_tokens > 0);
+}
+
+#[test]
+fn reset_forgets_the_conversation() {
+    let e = engine();
+    let mut s = e.new_session();
+    s.send("Hello!", &greedy(4), &CancelToken::new(), &mut |_| {}).unwrap();
+    s.reset();
+    assert!(s.history().is_empty());
+    let r = s.send("Hello!", &greedy(4), &CancelToken::new(), &mut |_| {}).unwrap();
+    // The system prompt's tokens may be reused, the old turn's may not.
+    assert!(r.stats.cached_prompt_tokens < r.stats.prompt_tokens / 2 + 1 || r.stats.cached_prompt_tokens == 0, "{:?}", r.stats);
+    assert_eq!(s.history().len(), 2);
+}
+
+#[test]
+fn two_sessions_on_two_threads() {
+    let e = engine();
+    let expected = e.new_session().send("Say hi.", &greedy(12), &CancelToken::new(), &mut |_| {}).unwrap().text;
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let e = e.clone();
+            thread::spawn(move || e.new_session().send("Say hi.", &greedy(12), &CancelToken::new(), &mut |_| {}).unwrap().text)
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), expected);
+    }
+}
+
+#[test]
+fn release_and_reload_gives_the_same_reply() {
+    let e = engine();
+    let mut s = e.new_session();
+    let a = s.send("Name a fruit.", &greedy(8), &CancelToken::new(), &mut |_| {}).unwrap();
+    e.release_weights();
+    s.release_cache();
+    assert!(!e.is_loaded());
+    let mut fresh = e.new_session();
+    let b = fresh.send("Name a fruit.", &greedy(8), &CancelToken::new(), &mut |_| {}).unwrap();
+    assert!(e.is_loaded());
+    assert_eq!(a.text, b.text);
+}
