@@ -1,5 +1,7 @@
 //! Options an app passes in: how to load a model and how to generate.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -8,6 +10,17 @@ pub struct LoadOptions {
     pub threads: usize,
     /// Context length in tokens; 0 takes the model's own, capped at [`DEFAULT_MAX_CONTEXT`].
     pub context_length: usize,
+    /// Memory the app may still use, from the platform (Android:
+    /// `ActivityManager.MemoryInfo.availMem`). `None` asks the OS where it can
+    /// tell (Linux `MemAvailable`, iOS `os_proc_available_memory`).
+    pub available_memory_bytes: Option<u64>,
+    /// Skip the pre-load memory check.
+    pub skip_memory_check: bool,
+    /// A directory for the crash-loop marker. With one, a load the OS killed
+    /// is noticed by the next load.
+    pub state_dir: Option<PathBuf>,
+    /// After such a crash, load with half the context that crashed.
+    pub reduce_context_after_crash: bool,
 }
 
 /// Phones rarely have the memory for a model's full trained context; an app

@@ -10,6 +10,7 @@ pub mod error;
 pub mod generate;
 pub mod gguf;
 pub mod info;
+pub mod memory;
 pub mod model;
 pub mod perplexity;
 pub mod sampling;

@@ -20,7 +20,7 @@ fn greedy(max_tokens: u32) -> GenerationConfig {
 #[test]
 fn streamed_pieces_add_up_to_the_reply() {
     let e = engine();
-    let mut s = e.new_session();
+    let s = e.new_session();
     let mut pieces = Vec::new();
     let reply = s.send("What is the capital of France?", &greedy(24), &CancelToken::new(), &mut |p| pieces.push(p.to_string())).unwrap();
     assert!(pieces.len() > 3);
@@ -34,7 +34,7 @@ fn streamed_pieces_add_up_to_the_reply() {
 #[test]
 fn a_follow_up_turn_prefills_only_new_tokens_and_matches_a_fresh_run() {
     let e = engine();
-    let mut s = e.new_session();
+    let s = e.new_session();
     let cfg = greedy(16);
     let first = s.send("Name a colour.", &cfg, &CancelToken::new(), &mut |_| {}).unwrap();
     let second = s.send("Name another one.", &cfg, &CancelToken::new(), &mut |_| {}).unwrap();
@@ -92,7 +92,7 @@ fn same_seed_same_sampled_reply() {
 #[test]
 fn cancelling_from_another_thread_keeps_the_partial_reply() {
     let e = engine();
-    let mut s = e.new_session();
+    let s = e.new_session();
     let cancel = CancelToken::new();
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let (c2, seen2) = (cancel.clone(), seen.clone());
@@ -122,9 +122,9 @@ fn cancelling_from_another_thread_keeps_the_partial_reply() {
 #[test]
 fn reset_forgets_the_conversation() {
     let e = engine();
-    let mut s = e.new_session();
+    let s = e.new_session();
     s.send("Hello!", &greedy(4), &CancelToken::new(), &mut |_| {}).unwrap();
-    s.reset();
+    s.reset().unwrap();
     assert!(s.history().is_empty());
     let r = s.send("Hello!", &greedy(4), &CancelToken::new(), &mut |_| {}).unwrap();
     // The system prompt's tokens may be reused, the old turn's may not.
@@ -150,13 +150,36 @@ fn two_sessions_on_two_threads() {
 #[test]
 fn release_and_reload_gives_the_same_reply() {
     let e = engine();
-    let mut s = e.new_session();
+    let s = e.new_session();
     let a = s.send("Name a fruit.", &greedy(8), &CancelToken::new(), &mut |_| {}).unwrap();
-    e.release_weights();
-    s.release_cache();
-    assert!(!e.is_loaded());
-    let mut fresh = e.new_session();
+    let r = e.release(mote_core::memory::Actions::all());
+    assert_eq!(r.sessions_released, 1);
+    assert!(!e.is_loaded() && !s.has_kv_cache());
+    assert_eq!(s.history().len(), 2, "the conversation survives a release");
+    let fresh = e.new_session();
     let b = fresh.send("Name a fruit.", &greedy(8), &CancelToken::new(), &mut |_| {}).unwrap();
     assert!(e.is_loaded());
     assert_eq!(a.text, b.text);
+}
+
+#[test]
+fn a_busy_session_refuses_a_second_send() {
+    let e = engine();
+    let s = Arc::new(e.new_session());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let s2 = s.clone();
+    let t = thread::spawn(move || {
+        let mut first = true;
+        s2.send("Count to twenty.", &greedy(30), &CancelToken::new(), &mut |_| {
+            if std::mem::take(&mut first) {
+                tx.send(()).unwrap();
+                thread::sleep(std::time::Duration::from_millis(300));
+            }
+        })
+    });
+    rx.recv().unwrap();
+    let err = s.send("Hello?", &greedy(4), &CancelToken::new(), &mut |_| {}).err().unwrap();
+    assert!(matches!(err, Error::Busy), "{err:?}");
+    assert!(t.join().unwrap().is_ok());
+    assert_eq!(s.history().len(), 2);
 }

@@ -56,6 +56,29 @@ impl KvCache {
         self.len = 0;
     }
 
+    /// Gives back capacity beyond the cached tokens.
+    pub fn shrink_to_fit(&mut self) {
+        if self.capacity > self.len {
+            let keep = self.len;
+            let result = (|| -> Result<()> {
+                for slot in self.layers.iter_mut() {
+                    if let Some((k, v)) = slot.take() {
+                        if keep > 0 {
+                            *slot = Some((k.narrow(2, 0, keep)?.contiguous()?, v.narrow(2, 0, keep)?.contiguous()?));
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            if result.is_err() {
+                // Copying failed (out of memory): dropping the cache is the safe answer.
+                self.release();
+                return;
+            }
+            self.capacity = keep;
+        }
+    }
+
     /// Bytes allocated (not only used) by the cache.
     pub fn allocated_bytes(&self) -> usize {
         let per_layer = 2 * self.n_kv_head * self.capacity * self.head_dim * 4;

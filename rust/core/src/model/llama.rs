@@ -21,6 +21,12 @@ struct Block {
     down: Linear,
 }
 
+impl Block {
+    fn linears(&self) -> [&Linear; 7] {
+        [&self.wq, &self.wk, &self.wv, &self.wo, &self.gate, &self.up, &self.down]
+    }
+}
+
 pub struct Llama {
     cfg: ModelConfig,
     embed: Embedding,
@@ -69,6 +75,11 @@ impl Llama {
 impl Architecture for Llama {
     fn config(&self) -> &ModelConfig {
         &self.cfg
+    }
+
+    fn heap_weight_bytes(&self) -> u64 {
+        let blocks: u64 = self.blocks.iter().map(|b| b.linears().iter().map(|l| l.heap_bytes()).sum::<u64>()).sum();
+        blocks + self.output.heap_bytes()
     }
 
     fn forward(&self, tokens: &[u32], cache: &mut KvCache, all_logits: bool) -> Result<Tensor> {

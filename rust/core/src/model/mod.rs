@@ -27,6 +27,9 @@ pub trait Architecture: Send + Sync {
     /// for the last token, or (tokens.len(), vocab) when `all_logits` is set.
     fn forward(&self, tokens: &[u32], cache: &mut KvCache, all_logits: bool) -> Result<Tensor>;
 
+    /// Weight bytes copied to the heap (not served from the memory map).
+    fn heap_weight_bytes(&self) -> u64;
+
     fn new_cache(&self, max_len: usize) -> KvCache {
         let c = self.config();
         KvCache::new(c.n_layer, c.n_kv_head, c.head_dim, max_len, &Device::Cpu)

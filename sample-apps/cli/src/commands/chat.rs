@@ -47,8 +47,8 @@ pub fn run(a: Args) -> CmdResult {
         info.parameters as f64 / 1e6,
         engine.context_length()
     );
-    let mut session = engine.new_session();
-    session.set_system_prompt(a.system);
+    let session = engine.new_session();
+    session.set_system_prompt(a.system)?;
     let cfg = config(a.temperature, a.seed, a.max_tokens, None, None, None, None);
 
     // The handler cancels whatever reply is running; with none, it quits.
@@ -72,7 +72,7 @@ pub fn run(a: Args) -> CmdResult {
             "" => continue,
             "/quit" | "/exit" => break,
             "/reset" => {
-                session.reset();
+                session.reset()?;
                 eprintln!("(chat cleared)");
                 continue;
             }
