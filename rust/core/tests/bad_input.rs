@@ -148,7 +148,7 @@ fn random_corruption_never_panics() {
 
 #[test]
 fn a_prompt_longer_than_the_context_is_refused_and_the_session_survives() {
-    let engine = Engine::load(&common::model_path("smollm2"), LoadOptions { threads: 0, context_length: 64 }).unwrap();
+    let engine = Engine::load(&common::model_path("smollm2"), LoadOptions { context_length: 64, ..Default::default() }).unwrap();
     let mut session = engine.new_session();
     let long = "tell me about the sea ".repeat(40);
     let cfg = GenerationConfig { max_tokens: 4, ..GenerationConfig::greedy() };
@@ -165,6 +165,6 @@ fn a_prompt_longer_than_the_context_is_refused_and_the_session_survives() {
 
 #[test]
 fn a_context_length_beyond_the_model_is_refused() {
-    let e = Engine::load(&common::model_path("smollm2"), LoadOptions { threads: 0, context_length: 1 << 20 }).err().unwrap();
+    let e = Engine::load(&common::model_path("smollm2"), LoadOptions { context_length: 1 << 20, ..Default::default() }).err().unwrap();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
 }

@@ -10,7 +10,7 @@ use std::thread;
 use mote_core::{CancelToken, Engine, Error, FinishReason, GenerationConfig, LoadOptions, Role};
 
 fn engine() -> Engine {
-    Engine::load(&common::model_path("smollm2"), LoadOptions { threads: 0, context_length: 1024 }).unwrap()
+    Engine::load(&common::model_path("smollm2"), LoadOptions { context_length: 1024, ..Default::default() }).unwrap()
 }
 
 fn greedy(max_tokens: u32) -> GenerationConfig {

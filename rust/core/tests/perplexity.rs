@@ -10,7 +10,7 @@ const TEXT: &str = "/usr/share/common-licenses/GPL-3";
 fn check(name: &str) {
     let want = common::model_vectors(name)["perplexity_gpl3_ctx256"]["ppl"].as_f64().unwrap();
     let text = std::fs::read_to_string(TEXT).expect("the GPL-3 text ships with Debian's base-files");
-    let engine = Engine::load(&common::model_path(name), LoadOptions { threads: 0, context_length: 256 }).unwrap();
+    let engine = Engine::load(&common::model_path(name), LoadOptions { context_length: 256, ..Default::default() }).unwrap();
     let p = mote_core::perplexity::perplexity(&engine, &text, 256).unwrap();
     let rel = (p.ppl - want).abs() / want;
     println!("{name}: ppl {:.4} over {} tokens, llama.cpp {want:.4}, difference {:.3} %", p.ppl, p.tokens, rel * 100.0);

@@ -10,5 +10,5 @@ use mote_core::{Engine, LoadOptions};
 pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
 
 pub fn load(model: &Path, threads: usize, context_length: usize) -> Result<Engine, mote_core::Error> {
-    Engine::load(model, LoadOptions { threads, context_length })
+    Engine::load(model, LoadOptions { threads, context_length, ..Default::default() })
 }

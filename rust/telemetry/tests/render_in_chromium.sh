@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Renders the demo energy report and checks it in a real browser: headless
+# Chromium must see the inline SVG charts in its DOM, and its screenshot must
+# be a real page (not blank). Usage: render_in_chromium.sh [OUT_DIR]
+# Leaves report.html, report.png and report.dom.html in OUT_DIR for a look.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+out_dir="${1:-$(mktemp -d)}"
+mkdir -p "$out_dir"
+out_dir="$(cd "$out_dir" && pwd)"
+html="$out_dir/report.html"
+png="$out_dir/report.png"
+dom="$out_dir/report.dom.html"
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "chromium missing: installing it from Debian" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+(cd "$repo" && cargo run -q -p mote-telemetry --example render_report -- "$html")
+
+profiles=()
+cleanup() { rm -rf "${profiles[@]}"; }
+trap cleanup EXIT
+
+# Each browser run gets a fresh profile so no state or network setting leaks in.
+browse() {
+    local profile
+    profile="$(mktemp -d)"
+    profiles+=("$profile")
+    timeout 180 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --hide-scrollbars --user-data-dir="$profile" "$@" 2>/dev/null
+}
+
+browse --window-size=1280,2000 --screenshot="$png" "file://$html" >/dev/null
+browse --dump-dom "file://$html" >"$dom"
+
+fail=0
+check() { # description, command...
+    local what="$1"
+    shift
+    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
+}
+count() { grep -o "$1" "$dom" | wc -l; }
+
+runs="$(count '<tr class="run')"
+check "table has runs (found $runs)" test "$runs" -ge 1
+check "one power chart per run" test "$(count 'id="power-[0-9]*"')" -eq "$runs"
+check "speed vs energy chart" grep -q 'id="speed-energy"' "$dom"
+check "bits-per-weight chart" grep -q 'id="bits-per-weight"' "$dom"
+check "all charts are svg ($(count '<svg'))" test "$(count '<svg')" -eq $((runs + 2))
+check "power lines drawn" test "$(count '<polyline class="power-line"')" -eq "$runs"
+check "prefill and decode phases shaded" test "$(count 'class="phase-prefill"')" -eq "$runs"
+check "scatter has a point per run" test "$(count 'class="run-point"')" -eq "$runs"
+check "honesty badges shown" grep -q 'ESTIMATE' "$dom"
+check "no scripts in the page" test "$(count '<script')" -eq 0
+
+# Decode the PNG with the standard library only and measure how much is drawn.
+check "screenshot is a real page" python3 - "$png" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a png"
+pos, idat, w = 8, b"", 0
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+        assert depth == 8 and ctype in (2, 6), f"unexpected png format {depth}/{ctype}"
+        bpp = 3 if ctype == 2 else 4
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+raw, stride, prev, rows = zlib.decompress(idat), w * bpp, bytearray(w * bpp), []
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+        p = a + b - c
+        pred = (a, b, (a + b) // 2, a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else (b if abs(p - b) <= abs(p - c) else c))
+        line[i] = (line[i] + (pred[f - 1] if f else 0)) & 255
+    rows.append(bytes(line)); prev = line
+pixels = [r[i:i + 3] for r in rows[::4] for i in range(0, stride, bpp * 4)]
+# Shaded phases count as drawn; text and lines also have to be there.
+drawn = sum(1 for p in pixels if min(p) < 240) / len(pixels)
+dark = sum(1 for p in pixels if max(p) < 120) / len(pixels)
+colours = len(set(pixels))
+print(f"png {w}x{h}, {len(data)} bytes, {drawn:.1%} drawn, {dark:.2%} dark, {colours} colours")
+sys.exit(0 if len(data) > 50_000 and 0.05 < drawn < 0.9 and dark > 0.002 and colours > 20 else 1)
+PY
+
+if [ "$fail" -ne 0 ]; then
+    echo "0 passed, 1 failed: report render check (see $out_dir)" >&2
+    exit 1
+fi
+echo "report rendered in chromium: $png"
