@@ -46,8 +46,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Prefill and decode speed, llama-bench style.
+    /// Prefill and decode speed, llama-bench style; `--energy` adds joules per token.
     Bench(commands::bench::Args),
+    /// Render energy runs (from `mote bench --energy` or a phone) as a self-contained HTML page.
+    Report {
+        #[arg(long, default_value = "mote-energy.json")]
+        input: PathBuf,
+        #[arg(long, default_value = "mote-report.html")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +67,7 @@ fn main() -> ExitCode {
         Command::Perplexity { model, file, ctx } => commands::misc::perplexity(&model, &file, ctx),
         Command::Info { model, json } => commands::misc::info(&model, json),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Report { input, out } => commands::report::run(&input, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,7 +41,7 @@ impl Default for IntegratorConfig {
 
 /// Energy attributed to one generation. All energies are net of the idle
 /// baseline; `tokens` are generated (decode) tokens.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnergyReport {
     pub source: String,
     pub estimate: bool,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use mote_core::sampling::argmax;
 
-use super::{load, CmdResult};
+use super::{energy, load, CmdResult};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,11 +23,17 @@ pub struct Args {
     reps: usize,
     #[arg(long)]
     json: bool,
+    /// Also measure energy (an extra run between idle windows) and write a report input file.
+    #[arg(long)]
+    energy: bool,
+    /// Where `--energy` writes its runs, for `mote report`.
+    #[arg(long, default_value = "mote-energy.json")]
+    energy_out: PathBuf,
 }
 
 #[derive(serde::Serialize)]
-struct Spread {
-    mean: f64,
+pub struct Spread {
+    pub mean: f64,
     stddev: f64,
     min: f64,
     max: f64,
@@ -78,8 +84,17 @@ pub fn run(a: Args) -> CmdResult {
             }
         }
     }
-    let peak = mote_core::sys::peak_rss_bytes();
     let (pp, tg, ttft) = (spread(&pp), spread(&tg), spread(&ttft));
+    let energy = if a.energy {
+        let run = energy::measure(&l, &prompt, a.gen_tokens, ctx)?;
+        let record = energy::record(&engine, &a.model, &pp, &tg, run);
+        let e = record.energy.clone();
+        energy::append(&a.energy_out, record)?;
+        Some(e)
+    } else {
+        None
+    };
+    let peak = mote_core::sys::peak_rss_bytes();
     if a.json {
         println!(
             "{}",
@@ -96,6 +111,20 @@ pub fn run(a: Args) -> CmdResult {
                 "prefill": pp,
                 "decode": tg,
                 "ttft": ttft,
+                "energy": energy.as_ref().map(|e| serde_json::json!({
+                    "source": e.source,
+                    "estimate": e.estimate,
+                    "joules_per_token": e.joules_per_token,
+                    "tokens_per_joule": e.tokens_per_joule,
+                    "avg_watts": e.avg_watts,
+                    "uncertainty_pct": e.uncertainty_pct,
+                    "joules": e.joules,
+                    "mah": e.mah,
+                    "battery_pct_per_hour": e.battery_pct_per_hour,
+                    "valid": e.valid,
+                    "low_confidence": e.low_confidence,
+                    "flags": e.flags,
+                })),
             })
         );
     } else {
@@ -103,6 +132,15 @@ pub fn run(a: Args) -> CmdResult {
         println!("tg{:<5} {:>8.1} ± {:.1} tok/s", a.gen_tokens, tg.mean, tg.stddev);
         println!("ttft    {:>8.1} ms", ttft.mean);
         println!("peak RSS {:.1} MiB", peak as f64 / 1048576.0);
+        if let Some(e) = &energy {
+            println!(
+                "energy  {:.4} J/token, {:.1} tokens/J, {:.2} W avg ± {:.0} % ({}{}){}",
+                e.joules_per_token, e.tokens_per_joule, e.avg_watts, e.uncertainty_pct, e.source,
+                if e.estimate { ", estimate" } else { "" },
+                if e.valid { String::new() } else { format!(" INVALID: {}", e.flags.join(", ")) }
+            );
+            println!("energy runs appended to {}", a.energy_out.display());
+        }
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 pub mod bench;
 pub mod chat;
+pub mod energy;
 pub mod generate;
 pub mod misc;
+pub mod report;
 
 use std::path::Path;
 
