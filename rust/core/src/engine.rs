@@ -226,6 +226,9 @@ impl Engine {
         if actions.unmap_weights {
             lock(&self.shared.loaded).take();
         }
+        if actions.trim_scratch || actions.drop_kv_cache || actions.unmap_weights {
+            accounting::return_freed_memory();
+        }
         r.after = self.memory_report();
         r
     }

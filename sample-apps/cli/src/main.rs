@@ -48,6 +48,8 @@ enum Command {
     },
     /// Prefill and decode speed, llama-bench style; `--energy` adds joules per token.
     Bench(commands::bench::Args),
+    /// Demonstrate a full memory release and restore, with RSS and TTFT figures.
+    Lifecycle(commands::lifecycle::Args),
     /// Render energy runs (from `mote bench --energy` or a phone) as a self-contained HTML page.
     Report {
         #[arg(long, default_value = "mote-energy.json")]
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Perplexity { model, file, ctx } => commands::misc::perplexity(&model, &file, ctx),
         Command::Info { model, json } => commands::misc::info(&model, json),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Lifecycle(a) => commands::lifecycle::run(a),
         Command::Report { input, out } => commands::report::run(&input, &out),
     };
     match result {

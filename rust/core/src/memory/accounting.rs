@@ -59,6 +59,17 @@ pub fn available_memory_bytes() -> Option<u64> {
     None
 }
 
+/// Hands freed heap pages back to the OS. glibc keeps freed memory in its
+/// arenas, where it still counts against the process; Android's and Apple's
+/// allocators return large frees on their own.
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory at the top of the heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 pub fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };

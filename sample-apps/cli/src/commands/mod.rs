@@ -2,6 +2,7 @@ pub mod bench;
 pub mod chat;
 pub mod energy;
 pub mod generate;
+pub mod lifecycle;
 pub mod misc;
 pub mod report;
 
