@@ -18,6 +18,7 @@ use crate::model::{self, Architecture, ModelConfig};
 use crate::session::{Session, SessionInner};
 use crate::template::{ChatMessage, ChatTemplate, Role};
 use crate::tokenizer::Tokenizer;
+use mote_kernels::ThreadPool;
 use crate::GenerationConfig;
 
 /// Everything that a load builds from the file; dropping it unmaps the weights.
@@ -37,6 +38,8 @@ struct Shared {
     loaded: Mutex<Option<Arc<Loaded>>>,
     load_ms: Mutex<f64>,
     policy: Mutex<MemoryPolicy>,
+    /// Persistent inference threads, kept across releases so a reload doesn't respawn them.
+    pool: Arc<ThreadPool>,
     sessions: Mutex<Vec<Weak<SessionInner>>>,
 }
 
@@ -100,7 +103,8 @@ impl Engine {
             "{}:{}:{}:{}:{}:{}",
             cfg.architecture, info.name, cfg.n_layer, cfg.n_kv_head, cfg.head_dim, info.file_size
         );
-        let loaded = build(gguf, context_length)?;
+        let pool = Arc::new(ThreadPool::new(options.threads));
+        let loaded = build(gguf, context_length, &pool)?;
         let load_ms = started.elapsed().as_secs_f64() * 1e3;
         log::info!("loaded {} ({}) in {load_ms:.0} ms, context {context_length}", path.display(), info.architecture);
         Ok(Engine {
@@ -113,9 +117,20 @@ impl Engine {
                 loaded: Mutex::new(Some(Arc::new(loaded))),
                 load_ms: Mutex::new(load_ms),
                 policy: Mutex::new(MemoryPolicy::default()),
+                pool,
                 sessions: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Inference threads in use.
+    pub fn threads(&self) -> usize {
+        self.shared.pool.threads()
+    }
+
+    /// Changes the number of inference threads (e.g. the thermal policy lowering them).
+    pub fn set_threads(&self, n: usize) {
+        self.shared.pool.set_threads(n);
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -174,7 +189,7 @@ impl Engine {
             return Ok(l.clone());
         }
         let started = Instant::now();
-        let l = Arc::new(build(GgufFile::open(&self.shared.path)?, self.shared.context_length)?);
+        let l = Arc::new(build(GgufFile::open(&self.shared.path)?, self.shared.context_length, &self.shared.pool)?);
         *lock(&self.shared.load_ms) = started.elapsed().as_secs_f64() * 1e3;
         *slot = Some(l.clone());
         Ok(l)
@@ -294,10 +309,10 @@ impl Engine {
     }
 }
 
-fn build(gguf: GgufFile, context_length: usize) -> Result<Loaded> {
+fn build(gguf: GgufFile, context_length: usize, pool: &Arc<ThreadPool>) -> Result<Loaded> {
     let tokenizer = Tokenizer::from_gguf(&gguf)?;
     let template = ChatTemplate::from_gguf(&gguf, &tokenizer)?;
-    let model = model::load(&gguf, context_length)?;
+    let model = model::load(&gguf, context_length, pool.clone())?;
     Ok(Loaded { model, tokenizer, template, gguf })
 }
 

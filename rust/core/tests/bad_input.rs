@@ -65,7 +65,7 @@ fn unsupported_architecture_is_typed() {
     }
     let f = write_temp(&common::write_gguf(&meta, &[("token_embd.weight", &[32, 1], 0, &data)]));
     let g = GgufFile::open(f.path()).unwrap();
-    let e = mote_core::model::load(&g, 64).err().unwrap();
+    let e = mote_core::model::load(&g, 64, std::sync::Arc::new(mote_kernels::ThreadPool::new(0))).err().unwrap();
     assert!(matches!(&e, Error::UnsupportedModel(m) if m.contains("mamba")), "{e:?}");
 }
 

@@ -21,7 +21,7 @@ fn argmax(v: &[f32]) -> u32 {
 
 fn check(name: &str) {
     let gguf = GgufFile::open(&common::model_path(name)).unwrap();
-    let m = model::load(&gguf, 512).unwrap();
+    let m = model::load(&gguf, 512, std::sync::Arc::new(mote_kernels::ThreadPool::new(0))).unwrap();
     let vectors = common::model_vectors(name);
     let cases = vectors["cases"].as_array().unwrap();
     let (mut rule_ok, mut exact) = (0, 0);

@@ -1,1 +1,29 @@
-//! Placeholder until the bindings land.
+//! Mote's foreign-function layer. Only type mapping and threading live here:
+//! every decision about models and generation belongs to `mote-core`, so the
+//! Kotlin and Swift SDKs behave exactly like the Rust API.
+//!
+//! Contract (see docs/adr/0002-bindings.md):
+//! - `Engine.load` blocks; wrappers call it off the main thread.
+//! - `ChatSession.send` never blocks and never throws: it starts a worker
+//!   thread and reports through `TokenListener`, calling exactly one of
+//!   `on_complete` / `on_error`, including for `Busy`.
+//! - After `TaskHandle.cancel()` returns, `on_token` is never called again.
+//! - No Rust panic crosses the boundary: exported calls and the worker run
+//!   under `catch_unwind` and surface `MoteError::Internal`.
+
+uniffi::setup_scaffolding!();
+
+mod engine;
+mod error;
+mod logging;
+mod records;
+mod session;
+mod task;
+
+pub use engine::Engine;
+pub use error::MoteError;
+pub use records::{
+    ChatMessage, FinishReason, GenerationConfig, LoadOptions, ModelInfo, Reply, Role, Stats,
+};
+pub use session::ChatSession;
+pub use task::{TaskHandle, TokenListener};

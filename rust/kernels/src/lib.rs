@@ -1,1 +1,144 @@
+//! Quantized (ggml/GGUF block format) matrix kernels for on-device inference.
+//!
+//! Weights stay in their GGUF bytes; activations are quantized per call to the
+//! Q8 format llama.cpp pairs with each weight type, and the integer dot products
+//! run on the best instruction set the CPU offers, chosen at run time.
 
+// `is_multiple_of` needs Rust 1.87; the workspace MSRV is 1.85.
+#![allow(clippy::manual_is_multiple_of)]
+
+mod acts;
+pub mod blocks;
+mod dispatch;
+mod error;
+mod matrix;
+pub mod ops;
+mod pool;
+pub mod reference;
+
+#[cfg(target_arch = "x86_64")]
+pub mod x86;
+
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
+
+pub use acts::ActBuf;
+pub use dispatch::{isa, supported_isas, vec_dot};
+pub use error::KernelError;
+pub use matrix::QMatrix;
+pub use pool::ThreadPool;
+pub use reference::{quantize_q8_0, quantize_q8_1, quantize_q8_k};
+
+/// One weight row · one activation row: `nb` blocks of weights at `w`, the
+/// matching activation blocks at `a`.
+pub(crate) type DotFn = unsafe fn(nb: usize, w: *const u8, a: *const u8) -> f32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QuantType {
+    Q4_0,
+    Q4_1,
+    Q5_0,
+    Q5_1,
+    Q8_0,
+    Q4K,
+    Q5K,
+    Q6K,
+}
+
+/// Activation formats, each the partner of some weight types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActType {
+    Q8_0,
+    Q8_1,
+    Q8K,
+}
+
+impl ActType {
+    pub fn block_len(self) -> usize {
+        match self {
+            ActType::Q8_0 | ActType::Q8_1 => blocks::QK,
+            ActType::Q8K => blocks::QK_K,
+        }
+    }
+    pub fn block_bytes(self) -> usize {
+        match self {
+            ActType::Q8_0 => core::mem::size_of::<blocks::BlockQ8_0>(),
+            ActType::Q8_1 => core::mem::size_of::<blocks::BlockQ8_1>(),
+            ActType::Q8K => core::mem::size_of::<blocks::BlockQ8K>(),
+        }
+    }
+}
+
+impl QuantType {
+    pub const ALL: [QuantType; 8] = [
+        QuantType::Q4_0,
+        QuantType::Q4_1,
+        QuantType::Q5_0,
+        QuantType::Q5_1,
+        QuantType::Q8_0,
+        QuantType::Q4K,
+        QuantType::Q5K,
+        QuantType::Q6K,
+    ];
+
+    /// Elements per block.
+    pub fn block_len(self) -> usize {
+        match self {
+            QuantType::Q4K | QuantType::Q5K | QuantType::Q6K => blocks::QK_K,
+            _ => blocks::QK,
+        }
+    }
+
+    /// Bytes per block.
+    pub fn block_bytes(self) -> usize {
+        use core::mem::size_of;
+        match self {
+            QuantType::Q4_0 => size_of::<blocks::BlockQ4_0>(),
+            QuantType::Q4_1 => size_of::<blocks::BlockQ4_1>(),
+            QuantType::Q5_0 => size_of::<blocks::BlockQ5_0>(),
+            QuantType::Q5_1 => size_of::<blocks::BlockQ5_1>(),
+            QuantType::Q8_0 => size_of::<blocks::BlockQ8_0>(),
+            QuantType::Q4K => size_of::<blocks::BlockQ4K>(),
+            QuantType::Q5K => size_of::<blocks::BlockQ5K>(),
+            QuantType::Q6K => size_of::<blocks::BlockQ6K>(),
+        }
+    }
+
+    /// Bytes of one row of `cols` elements; `None` if `cols` is not a whole number of blocks.
+    pub fn row_bytes(self, cols: usize) -> Option<usize> {
+        if cols % self.block_len() != 0 {
+            return None;
+        }
+        (cols / self.block_len()).checked_mul(self.block_bytes())
+    }
+
+    /// The activation format llama.cpp pairs with this weight type.
+    pub fn act_type(self) -> ActType {
+        match self {
+            QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 => ActType::Q8_0,
+            QuantType::Q4_1 | QuantType::Q5_1 => ActType::Q8_1,
+            QuantType::Q4K | QuantType::Q5K | QuantType::Q6K => ActType::Q8K,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Isa {
+    Scalar,
+    Avx2,
+    Neon,
+    NeonDotprod,
+    NeonI8mm,
+}
+
+impl Isa {
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+            Isa::Neon => "neon",
+            Isa::NeonDotprod => "dotprod",
+            Isa::NeonI8mm => "i8mm",
+        }
+    }
+}

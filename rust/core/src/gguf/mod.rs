@@ -76,6 +76,12 @@ pub enum Backing {
     Owned(Vec<u8>),
 }
 
+impl AsRef<[u8]> for Backing {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
 impl std::ops::Deref for Backing {
     type Target = [u8];
     fn deref(&self) -> &[u8] {

@@ -1,45 +1,59 @@
 //! The matmul seam. Every weight matrix multiply in every architecture goes
-//! through [`Linear`], so the backend behind it (our own SIMD kernels, candle's
-//! quantized matmul, or an app-supplied delegate) can change without touching
-//! model code.
+//! through [`Linear`], so the backend behind it can change without touching
+//! model code: our own SIMD kernels reading the memory map directly (the
+//! default for quantized weights), or candle's matmul for the rest.
 
-use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{Module, Tensor};
 use std::sync::Arc;
 
-use crate::error::Result;
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{CpuStorage, CustomOp1, Layout, Module, Shape, Tensor};
+use mote_kernels::{QMatrix, QuantType, ThreadPool};
+
+use crate::error::{Error, Result};
 use crate::gguf::GgmlType;
 
+#[derive(Clone)]
 pub struct Linear {
     backend: Backend,
     out_features: usize,
     in_features: usize,
 }
 
+#[derive(Clone)]
 enum Backend {
+    Kernel(KernelMatmul),
     Candle(QMatMul),
 }
 
-/// Whether weights of this type are used straight from the memory map
-/// (no heap copy). candle's quantized matmul copies every tensor.
-pub fn zero_copy(_dtype: GgmlType) -> bool {
-    false
+/// The quant type our kernels run, if they run this one.
+pub fn kernel_type(t: GgmlType) -> Option<QuantType> {
+    Some(match t {
+        GgmlType::Q4_0 => QuantType::Q4_0,
+        GgmlType::Q4_1 => QuantType::Q4_1,
+        GgmlType::Q5_0 => QuantType::Q5_0,
+        GgmlType::Q5_1 => QuantType::Q5_1,
+        GgmlType::Q8_0 => QuantType::Q8_0,
+        GgmlType::Q4K => QuantType::Q4K,
+        GgmlType::Q5K => QuantType::Q5K,
+        GgmlType::Q6K => QuantType::Q6K,
+        GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => return None,
+    })
+}
+
+/// Whether weights of this type are used straight from the memory map (no heap copy).
+pub fn zero_copy(t: GgmlType) -> bool {
+    kernel_type(t).is_some()
 }
 
 impl Linear {
-    /// Heap bytes this matrix holds beyond the memory map.
-    pub fn heap_bytes(&self) -> u64 {
-        match &self.backend {
-            Backend::Candle(m) => match m {
-                QMatMul::QTensor(t) => t.storage_size_in_bytes() as u64,
-                QMatMul::Tensor(t) | QMatMul::TensorF16(t) => (t.elem_count() * t.dtype().size_in_bytes()) as u64,
-            },
-        }
-    }
-
     pub fn from_qtensor(t: Arc<QTensor>) -> Result<Self> {
         let (out_features, in_features) = t.shape().dims2()?;
         Ok(Self { backend: Backend::Candle(QMatMul::from_arc(t)?), out_features, in_features })
+    }
+
+    pub fn from_kernel(m: QMatrix, pool: Arc<ThreadPool>) -> Self {
+        let (out_features, in_features) = (m.rows(), m.cols());
+        Self { backend: Backend::Kernel(KernelMatmul { m: Arc::new(m), pool }), out_features, in_features }
     }
 
     pub fn out_features(&self) -> usize {
@@ -50,10 +64,67 @@ impl Linear {
         self.in_features
     }
 
+    /// Heap bytes this matrix holds beyond the memory map.
+    pub fn heap_bytes(&self) -> u64 {
+        match &self.backend {
+            Backend::Kernel(k) => (k.m.resident_bytes() as u64).saturating_sub(k.m.bytes().len() as u64),
+            Backend::Candle(QMatMul::QTensor(t)) => t.storage_size_in_bytes() as u64,
+            Backend::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => {
+                (t.elem_count() * t.dtype().size_in_bytes()) as u64
+            }
+        }
+    }
+
+    /// Row `row` of the weights as f32 (embedding lookups); kernel-backed matrices only.
+    pub fn dequantize_row(&self, row: usize, out: &mut [f32]) {
+        if let Backend::Kernel(k) = &self.backend {
+            k.m.dequantize_row(row, out);
+        }
+    }
+
     /// `x`: (..., in_features) → (..., out_features).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match &self.backend {
+            Backend::Kernel(k) => Ok(x.contiguous()?.apply_op1_no_bwd(k)?),
             Backend::Candle(m) => Ok(m.forward(x)?),
         }
+    }
+}
+
+#[derive(Clone)]
+struct KernelMatmul {
+    m: Arc<QMatrix>,
+    pool: Arc<ThreadPool>,
+}
+
+impl CustomOp1 for KernelMatmul {
+    fn name(&self) -> &'static str {
+        "mote-qmatmul"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let CpuStorage::F32(data) = storage else {
+            candle_core::bail!("mote-qmatmul takes f32 activations");
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("mote-qmatmul takes contiguous activations");
+        };
+        let dims = layout.shape().dims();
+        let cols = *dims.last().unwrap_or(&0);
+        if cols != self.m.cols() {
+            candle_core::bail!("mote-qmatmul: input width {cols}, weights take {}", self.m.cols());
+        }
+        let m = (end - start) / cols.max(1);
+        let mut y = vec![0f32; m * self.m.rows()];
+        self.m.matmul(&self.pool, &data[start..end], m, &mut y);
+        let mut out_dims = dims.to_vec();
+        *out_dims.last_mut().expect("rank ≥ 1") = self.m.rows();
+        Ok((CpuStorage::F32(y), Shape::from(out_dims)))
+    }
+}
+
+impl From<mote_kernels::KernelError> for Error {
+    fn from(e: mote_kernels::KernelError) -> Self {
+        Error::InvalidModel(e.to_string())
     }
 }

@@ -10,7 +10,10 @@ pub mod linear;
 mod llama;
 pub mod weights;
 
+use std::sync::Arc;
+
 use candle_core::{Device, Tensor};
+use mote_kernels::ThreadPool;
 
 pub use config::ModelConfig;
 pub use kv_cache::KvCache;
@@ -39,10 +42,11 @@ pub trait Architecture: Send + Sync {
 /// Architectures this build runs, by `general.architecture`.
 pub const SUPPORTED: &[&str] = &["llama", "gemma3"];
 
-/// Builds the model for a validated GGUF file, with RoPE tables for `max_len` positions.
-pub fn load(gguf: &GgufFile, max_len: usize) -> Result<Box<dyn Architecture>> {
+/// Builds the model for a validated GGUF file, with RoPE tables for
+/// `max_len` positions; its matmuls run on `pool`.
+pub fn load(gguf: &GgufFile, max_len: usize, pool: Arc<ThreadPool>) -> Result<Box<dyn Architecture>> {
     let cfg = ModelConfig::from_gguf(gguf)?;
-    let w = Weights { gguf, device: Device::Cpu };
+    let w = Weights { gguf, device: Device::Cpu, pool };
     match cfg.architecture.as_str() {
         "llama" => Ok(Box::new(llama::Llama::load(&w, cfg, max_len)?)),
         "gemma3" => Ok(Box::new(gemma3::Gemma3::load(&w, cfg, max_len)?)),

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{DType, Device, Tensor};
 
-use super::linear::Linear;
+use mote_kernels::{QMatrix, ThreadPool};
+
+use super::linear::{kernel_type, Linear};
 use crate::error::{Error, Result};
 use crate::gguf::{Backing, GgmlType, GgufFile, TensorInfo};
 
 pub struct Weights<'a> {
     pub gguf: &'a GgufFile,
     pub device: Device,
+    pub pool: Arc<ThreadPool>,
 }
 
 fn candle_dtype(t: GgmlType) -> GgmlDType {
@@ -57,10 +60,21 @@ impl<'a> Weights<'a> {
         Ok(QTensor::new(storage, shape)?)
     }
 
-    /// A weight matrix of `out × in` (ggml dims `[in, out]`).
+    /// A weight matrix of `out × in` (ggml dims `[in, out]`): served by our
+    /// kernels straight from the map when they run its type, else by candle.
     pub fn linear(&self, name: &str, in_features: usize, out_features: usize) -> Result<Linear> {
         let info = self.info_with_dims(name, &[in_features, out_features])?;
-        Linear::from_qtensor(Arc::new(self.qtensor(info)?))
+        self.linear_from(info, out_features, in_features)
+    }
+
+    fn linear_from(&self, info: &TensorInfo, rows: usize, cols: usize) -> Result<Linear> {
+        match kernel_type(info.dtype) {
+            Some(q) => {
+                let data: Arc<dyn AsRef<[u8]> + Send + Sync> = self.gguf.backing().clone();
+                Ok(Linear::from_kernel(QMatrix::new(q, rows, cols, data, info.offset)?, self.pool.clone()))
+            }
+            None => Linear::from_qtensor(Arc::new(self.qtensor(info)?)),
+        }
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -75,7 +89,12 @@ impl<'a> Weights<'a> {
 
     pub fn embedding(&self, name: &str, n_embd: usize, vocab: usize) -> Result<Embedding> {
         let info = self.info_with_dims(name, &[n_embd, vocab])?;
+        let kernel = match kernel_type(info.dtype) {
+            Some(_) => Some(self.linear_from(info, vocab, n_embd)?),
+            None => None,
+        };
         Ok(Embedding {
+            kernel,
             backing: self.gguf.backing().clone(),
             offset: info.offset,
             row_bytes: info.size / vocab,
@@ -91,6 +110,9 @@ impl<'a> Weights<'a> {
 /// forward pass asks for are dequantized, so a 262k-row table never becomes a
 /// 671 MB f32 copy.
 pub struct Embedding {
+    /// The table as a kernel matrix, when our kernels run its type: rows are
+    /// dequantized from the map and it doubles as a tied output layer.
+    kernel: Option<Linear>,
     backing: Arc<Backing>,
     offset: usize,
     row_bytes: usize,
@@ -107,6 +129,16 @@ impl Embedding {
 
     /// (tokens.len(), n_embd) f32.
     pub fn lookup(&self, tokens: &[u32]) -> Result<Tensor> {
+        if let Some(k) = &self.kernel {
+            let mut out = vec![0f32; tokens.len() * self.n_embd];
+            for (row, &t) in out.chunks_mut(self.n_embd).zip(tokens) {
+                if t as usize >= self.vocab {
+                    return Err(Error::InvalidArgument(format!("token id {t} is outside the vocabulary of {}", self.vocab)));
+                }
+                k.dequantize_row(t as usize, row);
+            }
+            return Ok(Tensor::from_vec(out, (tokens.len(), self.n_embd), &self.device)?);
+        }
         let mut bytes = Vec::with_capacity(tokens.len() * self.row_bytes);
         for &t in tokens {
             let t = t as usize;
@@ -123,6 +155,9 @@ impl Embedding {
 
     /// The same table as an output projection (tied embeddings).
     pub fn as_linear(&self) -> Result<Linear> {
+        if let Some(k) = &self.kernel {
+            return Ok(k.clone());
+        }
         let data = &self.backing[self.offset..self.offset + self.row_bytes * self.vocab];
         let storage = QStorage::from_data(Cow::Borrowed(data), &self.device, self.dtype)?;
         Linear::from_qtensor(Arc::new(QTensor::new(storage, (self.vocab, self.n_embd))?))

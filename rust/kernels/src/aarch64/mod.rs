@@ -1,0 +1,79 @@
+//! aarch64 kernels. NEON is part of the aarch64 baseline (Android, iOS, Linux);
+//! dotprod (`sdot`) and i8mm (`smmla`) are detected at run time and reached only
+//! through `dispatch`. Their intrinsics are not stable yet, so they are emitted
+//! with inline asm from functions compiled with the matching target feature.
+//!
+//! Kernel bodies are written once, generic over [`Dot`], and instantiated twice:
+//! with widening multiplies (plain NEON) and with `sdot`.
+
+pub mod dotprod;
+pub mod i8mm;
+pub mod neon_kquants;
+pub mod neon_legacy;
+
+use crate::{DotFn, Isa, QuantType};
+use core::arch::aarch64::*;
+
+/// acc + Σ a·b over 16 signed bytes, folded into four i32 lanes. Only the total
+/// over the lanes is meaningful: the two implementations group bytes differently.
+pub trait Dot {
+    /// # Safety
+    /// The CPU must support the instruction the implementation emits.
+    unsafe fn dot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t;
+}
+
+/// Baseline NEON: 8×8→16-bit widening multiplies, pairwise-accumulated into i32.
+pub struct Mull;
+
+impl Dot for Mull {
+    #[inline(always)]
+    unsafe fn dot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+        let lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+        let hi = vmull_high_s8(a, b);
+        vpadalq_s16(vpadalq_s16(acc, lo), hi)
+    }
+}
+
+/// f16 → f32 for a block scale stored little-endian at `p`.
+#[inline(always)]
+pub(crate) unsafe fn h2f(p: *const u8) -> f32 {
+    crate::blocks::f16_to_f32(u16::from_le_bytes([*p, *p.add(1)]))
+}
+
+/// Byte j of the result is 0xFF when bit j of `bits` is set (16 bits → 16 bytes).
+#[inline(always)]
+pub(crate) unsafe fn bits_to_bytes16(bits: u16) -> uint8x16_t {
+    let b = vcombine_u8(vdup_n_u8(bits as u8), vdup_n_u8((bits >> 8) as u8));
+    let mask = vreinterpretq_u8_u64(vdupq_n_u64(0x8040_2010_0804_0201));
+    vtstq_u8(b, mask)
+}
+
+pub(crate) fn dot_fn(isa: Isa, qtype: QuantType) -> Option<DotFn> {
+    let sdot = matches!(isa, Isa::NeonDotprod | Isa::NeonI8mm);
+    Some(match (qtype, sdot) {
+        (QuantType::Q4_0, false) => neon_legacy::vec_dot_q4_0,
+        (QuantType::Q4_0, true) => dotprod::vec_dot_q4_0,
+        (QuantType::Q4_1, false) => neon_legacy::vec_dot_q4_1,
+        (QuantType::Q4_1, true) => dotprod::vec_dot_q4_1,
+        (QuantType::Q5_0, false) => neon_legacy::vec_dot_q5_0,
+        (QuantType::Q5_0, true) => dotprod::vec_dot_q5_0,
+        (QuantType::Q5_1, false) => neon_legacy::vec_dot_q5_1,
+        (QuantType::Q5_1, true) => dotprod::vec_dot_q5_1,
+        (QuantType::Q8_0, false) => neon_legacy::vec_dot_q8_0,
+        (QuantType::Q8_0, true) => dotprod::vec_dot_q8_0,
+        (QuantType::Q4K, false) => neon_kquants::vec_dot_q4k,
+        (QuantType::Q4K, true) => dotprod::vec_dot_q4k,
+        (QuantType::Q5K, false) => neon_kquants::vec_dot_q5k,
+        (QuantType::Q5K, true) => dotprod::vec_dot_q5k,
+        (QuantType::Q6K, false) => neon_kquants::vec_dot_q6k,
+        (QuantType::Q6K, true) => dotprod::vec_dot_q6k,
+    })
+}
+
+pub(crate) fn tile_fn(qtype: QuantType) -> Option<crate::dispatch::TileFn> {
+    match qtype {
+        QuantType::Q8_0 => Some(i8mm::tile_q8_0),
+        QuantType::Q4_1 => Some(i8mm::tile_q4_1),
+        _ => None,
+    }
+}

@@ -1,0 +1,135 @@
+//! NEON dot kernels for the K-quants against Q8_K, generic over the byte-dot
+//! instruction. Each super-block's integer sums are reduced to one exact i32
+//! before scaling, as in the reference.
+
+use super::{h2f, Dot, Mull};
+use crate::blocks::unpack_k_scales;
+use core::arch::aarch64::*;
+
+const Q8K_BYTES: usize = 292;
+const Q8K_QS: usize = 4;
+const Q8K_BSUMS: usize = 4 + 256;
+
+#[inline(always)]
+unsafe fn q8k_d(y: *const u8) -> f32 {
+    (y as *const f32).read()
+}
+
+#[inline(always)]
+unsafe fn ld(p: *const u8) -> int8x16_t {
+    vld1q_s8(p as *const i8)
+}
+
+/// Σ min_j · (bsum_{2j} + bsum_{2j+1}).
+#[inline(always)]
+unsafe fn k_mins(mn: &[u8; 8], y: *const u8) -> i32 {
+    let b = y.add(Q8K_BSUMS) as *const i16;
+    let pairs = vpaddq_s16(vld1q_s16(b), vld1q_s16(b.add(8)));
+    let mins = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(mn.as_ptr())));
+    let lo = vmull_s16(vget_low_s16(pairs), vget_low_s16(mins));
+    let hi = vmull_high_s16(pairs, mins);
+    vaddvq_s32(vaddq_s32(lo, hi))
+}
+
+/// Q4_K/Q5_K share everything but the fifth bit; `HIGH` selects Q5_K.
+#[inline(always)]
+unsafe fn q45k<D: Dot, const HIGH: bool>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    let (bb, qs_off) = if HIGH { (176, 48) } else { (144, 16) };
+    let m4 = vdupq_n_u8(0x0f);
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * bb);
+        let y = a.add(i * Q8K_BYTES);
+        let (sc, mn) = unpack_k_scales(&*(x.add(4) as *const [u8; 12]));
+        let (mut h0, mut h1) = if HIGH { (vld1q_u8(x.add(16)), vld1q_u8(x.add(32))) } else { (m4, m4) };
+        let mut sumv = vdupq_n_s32(0);
+        for c in 0..4 {
+            let q0 = vld1q_u8(x.add(qs_off + 32 * c));
+            let q1 = vld1q_u8(x.add(qs_off + 32 * c + 16));
+            let (mut l0, mut l1) = (vandq_u8(q0, m4), vandq_u8(q1, m4));
+            let (mut u0, mut u1) = (vshrq_n_u8(q0, 4), vshrq_n_u8(q1, 4));
+            if HIGH {
+                // Chunk c's fifth bits sit at bits 2c / 2c+1; shifting by 2 per chunk keeps them at 0 / 1.
+                let one = vdupq_n_u8(1);
+                let two = vdupq_n_u8(2);
+                l0 = vorrq_u8(l0, vshlq_n_u8(vandq_u8(h0, one), 4));
+                l1 = vorrq_u8(l1, vshlq_n_u8(vandq_u8(h1, one), 4));
+                u0 = vorrq_u8(u0, vshlq_n_u8(vandq_u8(h0, two), 3));
+                u1 = vorrq_u8(u1, vshlq_n_u8(vandq_u8(h1, two), 3));
+                h0 = vshrq_n_u8(h0, 2);
+                h1 = vshrq_n_u8(h1, 2);
+            }
+            let ys = y.add(Q8K_QS + 64 * c);
+            let s = |v: uint8x16_t| vreinterpretq_s8_u8(v);
+            let plo = D::dot(D::dot(vdupq_n_s32(0), s(l0), ld(ys)), s(l1), ld(ys.add(16)));
+            let phi = D::dot(D::dot(vdupq_n_s32(0), s(u0), ld(ys.add(32))), s(u1), ld(ys.add(48)));
+            sumv = vmlaq_n_s32(sumv, plo, sc[2 * c] as i32);
+            sumv = vmlaq_n_s32(sumv, phi, sc[2 * c + 1] as i32);
+        }
+        let yd = q8k_d(y);
+        let isum = vaddvq_s32(sumv) as f32;
+        let msum = k_mins(&mn, y) as f32;
+        acc += h2f(x) * yd * isum - h2f(x.add(2)) * yd * msum;
+    }
+    acc
+}
+
+#[inline(always)]
+pub(crate) unsafe fn q4k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    q45k::<D, false>(nb, w, a)
+}
+
+#[inline(always)]
+pub(crate) unsafe fn q5k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    q45k::<D, true>(nb, w, a)
+}
+
+#[inline(always)]
+pub(crate) unsafe fn q6k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    let m4 = vdupq_n_u8(0x0f);
+    let m3 = vdupq_n_u8(0x03);
+    let off = vdupq_n_s8(32);
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 210);
+        let y = a.add(i * Q8K_BYTES);
+        let sc = x.add(192) as *const i8;
+        let mut sumv = vdupq_n_s32(0);
+        for n in 0..2 {
+            let ql = x.add(64 * n);
+            let qh = x.add(128 + 32 * n);
+            // Each 16-byte vector is one 16-element sub-block with its own scale.
+            for half in 0..2 {
+                let l0 = vld1q_u8(ql.add(16 * half));
+                let l1 = vld1q_u8(ql.add(32 + 16 * half));
+                let h = vld1q_u8(qh.add(16 * half));
+                let q = [
+                    vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(h, m3), 4)),
+                    vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), m3), 4)),
+                    vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m3), 4)),
+                    vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4)),
+                ];
+                for (g, &qg) in q.iter().enumerate() {
+                    let qs = vsubq_s8(vreinterpretq_s8_u8(qg), off);
+                    let ys = ld(y.add(Q8K_QS + 128 * n + 32 * g + 16 * half));
+                    let p = D::dot(vdupq_n_s32(0), qs, ys);
+                    sumv = vmlaq_n_s32(sumv, p, *sc.add(8 * n + 2 * g + half) as i32);
+                }
+            }
+        }
+        acc += h2f(x.add(208)) * q8k_d(y) * vaddvq_s32(sumv) as f32;
+    }
+    acc
+}
+
+macro_rules! neon_entry {
+    ($($name:ident => $body:ident),*) => {$(
+        /// # Safety
+        /// `w` must hold `nb` weight blocks and `a` `nb` 4-aligned Q8_K blocks.
+        #[target_feature(enable = "neon")]
+        pub unsafe fn $name(nb: usize, w: *const u8, a: *const u8) -> f32 {
+            $body::<Mull>(nb, w, a)
+        }
+    )*};
+}
+neon_entry!(vec_dot_q4k => q4k, vec_dot_q5k => q5k, vec_dot_q6k => q6k);

@@ -1,0 +1,126 @@
+//! Quantized activation rows.
+//!
+//! A row is the ggml blocks (Q8_0, Q8_1 or Q8_K), padded to 4 bytes, followed
+//! for Q8_0/Q8_1 by the block scales already widened to f32 (all `d`, then for
+//! Q8_1 all `s`). The values are the f16-rounded ones, so numerics are exactly
+//! ggml's; the widening is done once per row instead of once per weight row.
+
+use crate::blocks::*;
+use crate::{ActType, QuantType};
+
+/// 8-byte-aligned scratch holding quantized activation rows.
+#[derive(Default, Clone)]
+pub struct ActBuf {
+    words: Vec<u64>,
+    len: usize,
+}
+
+/// Offset of the f32 scale appendix in a row of `nb` blocks.
+#[inline(always)]
+pub(crate) fn scales_offset(act: ActType, nb: usize) -> usize {
+    (nb * act.block_bytes()).next_multiple_of(4)
+}
+
+impl ActBuf {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes of one quantized row of `cols` activations for weights of `qtype`.
+    pub fn row_bytes(qtype: QuantType, cols: usize) -> usize {
+        let a = qtype.act_type();
+        let nb = cols / a.block_len();
+        scales_offset(a, nb)
+            + match a {
+                ActType::Q8_0 => 4 * nb,
+                ActType::Q8_1 => 8 * nb,
+                ActType::Q8K => 0,
+            }
+    }
+
+    /// Quantizes `m` rows of `cols` values from `x` for weights of `qtype`.
+    pub fn quantize(&mut self, qtype: QuantType, x: &[f32], m: usize, cols: usize) {
+        let rb = Self::row_bytes(qtype, cols);
+        self.resize(rb * m);
+        for (i, xr) in x.chunks_exact(cols).take(m).enumerate() {
+            quantize_row_into(qtype, xr, &mut self.bytes_mut()[i * rb..(i + 1) * rb]);
+        }
+    }
+
+    /// Builds rows from ggml activation blocks (`m` rows back to back), e.g. hand-made test data.
+    pub fn from_blocks(qtype: QuantType, cols: usize, blocks: &[u8]) -> ActBuf {
+        let a = qtype.act_type();
+        let blk_row = cols / a.block_len() * a.block_bytes();
+        assert_eq!(blocks.len() % blk_row, 0, "from_blocks: not whole rows");
+        let m = blocks.len() / blk_row;
+        let rb = Self::row_bytes(qtype, cols);
+        let mut buf = ActBuf::new();
+        buf.resize(rb * m);
+        for i in 0..m {
+            let row = &mut buf.bytes_mut()[i * rb..(i + 1) * rb];
+            row[..blk_row].copy_from_slice(&blocks[i * blk_row..(i + 1) * blk_row]);
+            fill_scales(a, cols / a.block_len(), row);
+        }
+        buf
+    }
+
+    /// The ggml block bytes of row `row` (without the scale appendix).
+    pub fn row_blocks(&self, qtype: QuantType, cols: usize, row: usize) -> &[u8] {
+        let a = qtype.act_type();
+        let rb = Self::row_bytes(qtype, cols);
+        &self.bytes()[row * rb..][..cols / a.block_len() * a.block_bytes()]
+    }
+
+    /// Sets the length in bytes (contents unspecified).
+    pub(crate) fn resize(&mut self, len: usize) {
+        self.words.resize(len.div_ceil(8), 0);
+        self.len = len;
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: u64 storage viewed as bytes, within its length.
+        unsafe { core::slice::from_raw_parts(self.words.as_ptr() as *const u8, self.len) }
+    }
+
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as above.
+        unsafe { core::slice::from_raw_parts_mut(self.words.as_mut_ptr() as *mut u8, self.len) }
+    }
+}
+
+fn fill_scales(a: ActType, nb: usize, row: &mut [u8]) {
+    if a == ActType::Q8K {
+        return; // its d is already f32
+    }
+    let off = scales_offset(a, nb);
+    let bb = a.block_bytes();
+    for b in 0..nb {
+        let hdr: [u8; 4] = row[b * bb..b * bb + 4].try_into().unwrap();
+        let d = f16_bytes_to_f32([hdr[0], hdr[1]]);
+        row[off + 4 * b..off + 4 * b + 4].copy_from_slice(&d.to_le_bytes());
+        if a == ActType::Q8_1 {
+            let s = f16_bytes_to_f32([hdr[2], hdr[3]]);
+            row[off + 4 * (nb + b)..off + 4 * (nb + b) + 4].copy_from_slice(&s.to_le_bytes());
+        }
+    }
+}
+
+/// Quantizes one activation row into `out` (exactly `row_bytes`, 4-byte aligned).
+pub(crate) fn quantize_row_into(qtype: QuantType, x: &[f32], out: &mut [u8]) {
+    use crate::reference as r;
+    let a = qtype.act_type();
+    let nb = x.len() / a.block_len();
+    assert_eq!(out.len(), ActBuf::row_bytes(qtype, x.len()), "activation row size");
+    assert_eq!(out.as_ptr() as usize % 4, 0, "activation rows must be 4-byte aligned");
+    let blocks = &mut out[..nb * a.block_bytes()];
+    match a {
+        ActType::Q8_0 => r::quantize_q8_0(x, cast_blocks_mut(blocks).unwrap()),
+        ActType::Q8_1 => r::quantize_q8_1(x, cast_blocks_mut(blocks).unwrap()),
+        ActType::Q8K => {
+            // SAFETY: length and alignment checked; every bit pattern is a valid BlockQ8K.
+            let kb = unsafe { core::slice::from_raw_parts_mut(blocks.as_mut_ptr() as *mut BlockQ8K, nb) };
+            r::quantize_q8_k(x, kb)
+        }
+    }
+    fill_scales(a, nb, out);
+}

@@ -1,0 +1,110 @@
+//! Run-time ISA selection and the per-ISA kernel tables.
+
+use crate::acts::ActBuf;
+use crate::{DotFn, Isa, QuantType};
+use std::sync::OnceLock;
+
+/// Every ISA this CPU can run, weakest first (always starts with `Scalar`).
+pub fn supported_isas() -> &'static [Isa] {
+    static S: OnceLock<Vec<Isa>> = OnceLock::new();
+    S.get_or_init(detect)
+}
+
+fn detect() -> Vec<Isa> {
+    #[allow(unused_mut)]
+    let mut v = vec![Isa::Scalar];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
+            v.push(Isa::Avx2);
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use std::arch::is_aarch64_feature_detected as has;
+        if has!("neon") {
+            v.push(Isa::Neon);
+            if has!("dotprod") {
+                v.push(Isa::NeonDotprod);
+                // Our i8mm level also runs the dotprod GEMV kernels.
+                if has!("i8mm") {
+                    v.push(Isa::NeonI8mm);
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The ISA used by default: the best supported one, or `MOTE_KERNELS_ISA`
+/// (scalar|avx2|neon|dotprod|i8mm) clamped to what the CPU supports.
+pub fn isa() -> Isa {
+    static I: OnceLock<Isa> = OnceLock::new();
+    *I.get_or_init(|| {
+        let best = *supported_isas().last().unwrap();
+        match std::env::var("MOTE_KERNELS_ISA") {
+            Ok(s) => clamp_request(&s, supported_isas()).unwrap_or(best),
+            Err(_) => best,
+        }
+    })
+}
+
+/// Maps a requested level onto the strongest supported ISA not above it.
+/// Unknown names yield `None`; a level from the other architecture means "best".
+pub(crate) fn clamp_request(s: &str, supported: &[Isa]) -> Option<Isa> {
+    let want = match s.trim().to_ascii_lowercase().as_str() {
+        "scalar" => Isa::Scalar,
+        "avx2" => Isa::Avx2,
+        "neon" => Isa::Neon,
+        "dotprod" => Isa::NeonDotprod,
+        "i8mm" => Isa::NeonI8mm,
+        _ => return None,
+    };
+    let best = *supported.last()?;
+    let same_family = |i: Isa| matches!(i, Isa::Scalar) || (i == Isa::Avx2) == (want == Isa::Avx2);
+    if want != Isa::Scalar && !supported.iter().any(|&i| i != Isa::Scalar && same_family(i)) {
+        return Some(best);
+    }
+    supported.iter().rev().copied().find(|&i| i <= want && same_family(i))
+}
+
+/// The row-dot kernel for `qtype` on `isa` (falling back to a weaker ISA's
+/// kernel where a type has no specialised one).
+pub(crate) fn dot_fn(isa: Isa, qtype: QuantType) -> DotFn {
+    match isa {
+        Isa::Scalar => crate::reference::dot_fn(qtype),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => crate::x86::dot_fn(qtype).unwrap_or_else(|| crate::reference::dot_fn(qtype)),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon | Isa::NeonDotprod | Isa::NeonI8mm => {
+            crate::aarch64::dot_fn(isa, qtype).unwrap_or_else(|| crate::reference::dot_fn(qtype))
+        }
+        #[allow(unreachable_patterns)]
+        _ => panic!("ISA {isa:?} does not exist on this architecture"),
+    }
+}
+
+/// 2 weight rows × 2 activation rows → `[r0·a0, r0·a1, r1·a0, r1·a1]`.
+pub(crate) type TileFn = unsafe fn(nb: usize, w0: *const u8, w1: *const u8, a0: *const u8, a1: *const u8) -> [f32; 4];
+
+pub(crate) fn tile_fn(isa: Isa, qtype: QuantType) -> Option<TileFn> {
+    #[cfg(target_arch = "aarch64")]
+    if isa == Isa::NeonI8mm {
+        return crate::aarch64::tile_fn(qtype);
+    }
+    let _ = (isa, qtype);
+    None
+}
+
+/// Dot product of one weight row (`qtype` bytes) with row `row` of `acts`, on a
+/// chosen ISA. For tests and benchmarks; panics if `isa` is unsupported or the
+/// sizes disagree.
+pub fn vec_dot(isa: Isa, qtype: QuantType, w: &[u8], acts: &ActBuf, row: usize) -> f32 {
+    assert!(supported_isas().contains(&isa), "{isa:?} not supported on this CPU");
+    assert_eq!(w.len() % qtype.block_bytes(), 0);
+    let nb = w.len() / qtype.block_bytes();
+    let rb = ActBuf::row_bytes(qtype, nb * qtype.block_len());
+    assert!(acts.bytes().len() >= (row + 1) * rb, "activation buffer too small");
+    // SAFETY: sizes checked above, ISA checked supported; ActBuf is 8-aligned and rows are multiples of 4 bytes.
+    unsafe { dot_fn(isa, qtype)(nb, w.as_ptr(), acts.bytes().as_ptr().add(row * rb)) }
+}

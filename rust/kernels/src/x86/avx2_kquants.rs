@@ -1,0 +1,149 @@
+//! AVX2+FMA dot kernels for the 256-element K-quants against Q8_K activations.
+//!
+//! Sub-block scales are applied with `madd` against a broadcast i16 scale, which
+//! both multiplies and widens the `maddubs` pairs to i32 in one instruction.
+//! Offsets (Q4_K/Q5_K mins, Q6_K's −32) are taken from the activation `bsums`
+//! instead of being subtracted element by element. Each super-block's integer
+//! sums are reduced to one exact i32 before scaling (a few ops per 256 values),
+//! so per-block rounding is identical to the reference.
+
+use super::util::*;
+use crate::blocks::unpack_k_scales;
+use core::arch::x86_64::*;
+
+const Q8K_BYTES: usize = 292;
+const Q8K_QS: usize = 4;
+const Q8K_BSUMS: usize = 4 + 256;
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q8k_d(y: *const u8) -> f32 {
+    (y as *const f32).read()
+}
+
+/// Σ min_j · (bsum_{2j} + bsum_{2j+1}) as eight i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn k_mins(mn: &[u8; 8], y: *const u8) -> __m256i {
+    let pairs = _mm256_madd_epi16(load256(y.add(Q8K_BSUMS)), _mm256_set1_epi16(1));
+    let mins = _mm256_cvtepu8_epi32(_mm_loadl_epi64(mn.as_ptr() as *const __m128i));
+    _mm256_mullo_epi32(pairs, mins)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scaled(q: __m256i, y: __m256i, scale: u8) -> __m256i {
+    _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), _mm256_set1_epi16(scale as i16))
+}
+
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` Q4_K blocks, `a` `nb` 4-aligned Q8_K blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn vec_dot_q4k(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    let m4 = _mm256_set1_epi8(0x0f);
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 144);
+        let y = a.add(i * Q8K_BYTES);
+        let yd = q8k_d(y);
+        let (sc, mn) = unpack_k_scales(&*(x.add(4) as *const [u8; 12]));
+        let mut sumi = _mm256_setzero_si256();
+        for c in 0..4 {
+            let q = load256(x.add(16 + 32 * c));
+            let lo = _mm256_and_si256(q, m4);
+            let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            let ys = y.add(Q8K_QS + 64 * c);
+            let p0 = scaled(lo, load256(ys), sc[2 * c]);
+            let p1 = scaled(hi, load256(ys.add(32)), sc[2 * c + 1]);
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        let isum = hsum_epi32(sumi) as f32;
+        let msum = hsum_epi32(k_mins(&mn, y)) as f32;
+        acc += h2f(x) * yd * isum - h2f(x.add(2)) * yd * msum;
+    }
+    acc
+}
+
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` Q5_K blocks, `a` `nb` 4-aligned Q8_K blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn vec_dot_q5k(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    let m4 = _mm256_set1_epi8(0x0f);
+    let one = _mm256_set1_epi8(1);
+    let two = _mm256_set1_epi8(2);
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 176);
+        let y = a.add(i * Q8K_BYTES);
+        let yd = q8k_d(y);
+        let (sc, mn) = unpack_k_scales(&*(x.add(4) as *const [u8; 12]));
+        // Chunk c's fifth bits are bits 2c and 2c+1 of each qh byte; shifting
+        // by 2 per chunk keeps them at bits 0/1, clear of neighbour-byte spill.
+        let mut hv = load256(x.add(16));
+        let mut sumi = _mm256_setzero_si256();
+        for c in 0..4 {
+            let q = load256(x.add(48 + 32 * c));
+            let lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_slli_epi16(_mm256_and_si256(hv, one), 4));
+            let hi4 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            let hi = _mm256_or_si256(hi4, _mm256_slli_epi16(_mm256_and_si256(hv, two), 3));
+            hv = _mm256_srli_epi16(hv, 2);
+            let ys = y.add(Q8K_QS + 64 * c);
+            let p0 = scaled(lo, load256(ys), sc[2 * c]);
+            let p1 = scaled(hi, load256(ys.add(32)), sc[2 * c + 1]);
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        let isum = hsum_epi32(sumi) as f32;
+        let msum = hsum_epi32(k_mins(&mn, y)) as f32;
+        acc += h2f(x) * yd * isum - h2f(x.add(2)) * yd * msum;
+    }
+    acc
+}
+
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` Q6_K blocks, `a` `nb` 4-aligned Q8_K blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn vec_dot_q6k(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    let m4 = _mm256_set1_epi8(0x0f);
+    let m30 = _mm256_set1_epi8(0x30);
+    // Group g of a 128-element half uses i16 scale 2g (low lane) and 2g+1 (high lane).
+    let pick = |g: i8| {
+        let (l0, l1, h0, h1) = (4 * g, 4 * g + 1, 4 * g + 2, 4 * g + 3);
+        _mm256_setr_epi8(
+            l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, //
+            h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1,
+        )
+    };
+    let picks = [pick(0), pick(1), pick(2), pick(3)];
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 210);
+        let y = a.add(i * Q8K_BYTES);
+        let s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(x.add(192) as *const __m128i));
+        // Stored values are q + 32; remove 32 · Σ scale · bsum once per block.
+        let corr = _mm256_slli_epi32(_mm256_madd_epi16(load256(y.add(Q8K_BSUMS)), s16), 5);
+        let mut sumi = _mm256_sub_epi32(_mm256_setzero_si256(), corr);
+        for n in 0..2 {
+            let ql0 = load256(x.add(64 * n));
+            let ql1 = load256(x.add(64 * n + 32));
+            let qh = load256(x.add(128 + 32 * n));
+            let q = [
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+            ];
+            let half_scales = if n == 0 {
+                _mm256_permute2x128_si256(s16, s16, 0x00)
+            } else {
+                _mm256_permute2x128_si256(s16, s16, 0x11)
+            };
+            for g in 0..4 {
+                let sv = _mm256_shuffle_epi8(half_scales, picks[g]);
+                let ys = load256(y.add(Q8K_QS + 128 * n + 32 * g));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[g], ys), sv));
+            }
+        }
+        acc += h2f(x.add(208)) * q8k_d(y) * hsum_epi32(sumi) as f32;
+    }
+    acc
+}
