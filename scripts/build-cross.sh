@@ -13,5 +13,5 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 for t in aarch64-linux-android x86_64-linux-android aarch64-apple-ios; do
   echo "build-cross: mote-ffi staticlib for $t" >&2
-  cargo rustc "$@" -p mote-ffi --lib --target "$t" --crate-type staticlib
+  cargo rustc --profile cross "$@" -p mote-ffi --lib --target "$t" --crate-type staticlib
 done
