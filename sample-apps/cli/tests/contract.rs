@@ -1,0 +1,79 @@
+//! The CLI contract external checks rely on: flags and JSON keys of
+//! `generate`, `tokenize`, `info`, `bench` and `lifecycle`, run as a user would.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn model() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new("bash").arg(root.join("scripts/fetch-models.sh")).arg("smollm2").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().split_whitespace().nth(1).unwrap())
+}
+
+fn mote(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_mote")).args(args).output().unwrap();
+    assert!(out.status.success(), "mote {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("mote {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn generate_json_has_the_contract_keys_and_is_deterministic_when_greedy() {
+    let m = model();
+    let args = ["generate", "--model", m.to_str().unwrap(), "--prompt", "The capital of France is", "--raw", "--max-tokens", "8", "--temperature", "0", "--threads", "2", "--json"];
+    let a = mote(&args);
+    assert_eq!(a["prompt_token_ids"], serde_json::json!([504, 3575, 282, 4649, 314]));
+    assert_eq!(a["token_ids"].as_array().unwrap().len(), 8);
+    // llama.cpp's greedy continuation starts " Paris.\n\n".
+    assert_eq!(a["token_ids"][0], 7042);
+    assert!(a["text"].as_str().unwrap().starts_with(" Paris"));
+    for k in ["load_ms", "ttft_ms", "prefill_tokens_per_s", "decode_tokens_per_s", "peak_rss_bytes"] {
+        assert!(a["stats"][k].as_f64().unwrap() > 0.0, "stats.{k}: {}", a["stats"]);
+    }
+    assert_eq!(mote(&args)["token_ids"], a["token_ids"]);
+}
+
+#[test]
+fn tokenize_prints_the_ids() {
+    let m = model();
+    let ids = mote(&["tokenize", "--model", m.to_str().unwrap(), "--text", "The capital of France is"]);
+    assert_eq!(ids, serde_json::json!([504, 3575, 282, 4649, 314]));
+}
+
+#[test]
+fn info_describes_the_model() {
+    let m = model();
+    let i = mote(&["info", "--model", m.to_str().unwrap(), "--json"]);
+    assert_eq!(i["architecture"], "llama");
+    assert_eq!(i["has_chat_template"], true);
+    assert_eq!(i["train_context_length"], 8192);
+    let bpw = i["bits_per_weight"].as_f64().unwrap();
+    assert!((5.0..7.0).contains(&bpw), "{bpw}");
+    assert!(i["parameters"].as_u64().unwrap() > 130_000_000);
+}
+
+#[test]
+fn bench_json_has_the_contract_keys() {
+    let m = model();
+    let b = mote(&["bench", "--model", m.to_str().unwrap(), "--prompt-tokens", "16", "--gen-tokens", "4", "--threads", "1", "--reps", "1", "--json"]);
+    for k in ["prefill_tokens_per_s", "decode_tokens_per_s", "ttft_ms", "peak_rss_bytes"] {
+        assert!(b[k].as_f64().unwrap() > 0.0, "{k}: {b}");
+    }
+}
+
+#[test]
+fn lifecycle_json_shows_release_and_restore() {
+    let m = model();
+    let l = mote(&["lifecycle", "--model", m.to_str().unwrap(), "--json"]);
+    assert_eq!(l["continuation_equal"], true, "{l}");
+    let (loaded, released) = (l["rss_loaded_bytes"].as_u64().unwrap(), l["rss_released_bytes"].as_u64().unwrap());
+    assert!(released < loaded / 2, "{l}");
+    assert!(l["restore_ttft_ms"].as_f64().unwrap() < l["reprefill_ttft_ms"].as_f64().unwrap(), "{l}");
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_a_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mote")).args(["info", "--model", "/nonexistent.gguf"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read model file"));
+}
