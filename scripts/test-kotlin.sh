@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the Kotlin SDK tests on the host JVM: the generated bindings and the
 # dev.mote wrapper (android/mote/src/main/kotlin) against the host-built
-# libmote_ffi through JNA, with the real SmolLM2 model.
+# libmote_ffi through JNA, with the real SmolLM2 model. The *RobolectricTest
+# classes (MoteLifecycle, BatterySampler) then run under Robolectric (SDK 34) in
+# a JVM of their own; the first run downloads android-all jars (~290 MB) from
+# Maven Central. -Dmote.robolectric.skip=true runs only the plain JVM tests.
 #
 # Usage: scripts/test-kotlin.sh [extra mvn args, e.g. -Dtest=StreamingTest]
 # Env: MOTE_PROFILE (debug|release), MOTE_BINDINGS_DIR, MOTE_SKIP_BUILD, MOTE_FFI_LIB_DIR,

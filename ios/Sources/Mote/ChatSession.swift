@@ -62,6 +62,22 @@ public final class ChatSession: Sendable {
     public func reset() throws {
         try inner.reset()
     }
+
+    /// Writes the conversation and its KV cache to `path`, for
+    /// `MoteEngine.restoreSession(path:)` in this or a later process.
+    public func saveSnapshot(to path: String) throws {
+        try inner.saveSnapshot(path: path)
+    }
+
+    /// Whether the KV cache is in memory; false after a release dropped it.
+    public var hasKvCache: Bool {
+        get throws { try inner.hasKvCache() }
+    }
+
+    /// Tokens whose keys and values are cached, in memory or in a snapshot.
+    public var cachedTokens: UInt64 {
+        get throws { try inner.cachedTokens() }
+    }
 }
 
 private final class StreamListener: TokenListener, Sendable {

@@ -14,7 +14,9 @@ public final class MoteEngine: Sendable {
     /// detached task, off the caller's actor. It cannot be interrupted.
     ///
     /// - Throws: `MoteError.modelUnreadable` if `path` cannot be read,
-    ///   `MoteError.invalidModel` / `.unsupportedModel` for bad files.
+    ///   `MoteError.invalidModel` / `.unsupportedModel` for bad files,
+    ///   `MoteError.InsufficientMemory` when the model would not fit (on iOS the
+    ///   figure is `os_proc_available_memory()`, read natively).
     public static func load(path: String, options: LoadOptions = LoadOptions()) async throws -> MoteEngine {
         try await Task.detached(priority: .userInitiated) {
             MoteEngine(inner: try Engine.load(path: path, options: options))
@@ -24,6 +26,51 @@ public final class MoteEngine: Sendable {
     /// Architecture, size and context length of the loaded model.
     public var info: ModelInfo {
         get throws { try inner.info() }
+    }
+
+    /// Applies the memory policy for `level`: trims, snapshots sessions, drops
+    /// KV caches or unmaps the weights. Returns at once even while replies are
+    /// generating; those sessions are released when their reply ends. The next
+    /// call reloads whatever was freed, transparently.
+    @discardableResult
+    public func onMemoryPressure(_ level: PressureLevel) throws -> ReleaseReport {
+        try inner.onMemoryPressure(level: level)
+    }
+
+    /// Frees exactly what `actions` name, whatever the policy says.
+    @discardableResult
+    public func release(_ actions: Actions) throws -> ReleaseReport {
+        try inner.release(actions: actions)
+    }
+
+    /// Where the native memory goes right now.
+    public var memoryReport: MemoryReport {
+        get throws { try inner.memoryReport() }
+    }
+
+    /// Which actions each `PressureLevel` triggers.
+    public var memoryPolicy: MemoryPolicy {
+        get throws { try inner.memoryPolicy() }
+    }
+
+    public func setMemoryPolicy(_ policy: MemoryPolicy) throws {
+        try inner.setMemoryPolicy(policy: policy)
+    }
+
+    /// False after a release unmapped the weights (the next call reloads them).
+    public var isLoaded: Bool {
+        get throws { try inner.isLoaded() }
+    }
+
+    /// Set when the previous load with the same `LoadOptions.stateDir` never finished.
+    public var unfinishedLoad: UnfinishedLoad? {
+        get throws { try inner.unfinishedLoad() }
+    }
+
+    /// A session continued from a snapshot written by `ChatSession.saveSnapshot(to:)`
+    /// or by the memory policy.
+    public func restoreSession(path: String) throws -> ChatSession {
+        ChatSession(inner: try inner.restoreSession(path: path))
     }
 
     /// Starts a conversation. Sessions are independent and may run concurrently.

@@ -23,3 +23,19 @@ extension GenerationConfig {
         GenerationConfig(maxTokens: maxTokens, temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1)
     }
 }
+
+// Lifecycle-aware memory (see MoteLifecycle and docs/adr/0003-lifecycle-memory.md).
+public typealias PressureLevel = MoteBindings.PressureLevel
+public typealias Actions = MoteBindings.Actions
+public typealias InFlight = MoteBindings.InFlight
+public typealias MemoryPolicy = MoteBindings.MemoryPolicy
+public typealias MemoryReport = MoteBindings.MemoryReport
+public typealias ReleaseReport = MoteBindings.ReleaseReport
+public typealias UnfinishedLoad = MoteBindings.UnfinishedLoad
+
+// Battery telemetry (see EnergyMeter and CpuEnergySampler).
+public typealias EnergySample = MoteBindings.EnergySample
+public typealias EnergyReport = MoteBindings.EnergyReport
+public typealias ThermalState = MoteBindings.ThermalState
+public typealias Phase = MoteBindings.Phase
+public typealias CpuPowerModel = MoteBindings.CpuPowerModel

@@ -308,7 +308,9 @@ impl SessionInner {
         }
         if actions.drop_kv_cache {
             // Without a fresh snapshot the conversation is re-prefilled next turn.
-            if !wrote {
+            // A session already parked by an earlier release has no cache to
+            // lose: its snapshot is still current and must survive this one.
+            if !wrote && st.cache.is_some() {
                 st.context.clear();
                 st.parked = None;
             }

@@ -105,3 +105,15 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, MoteError>) -> Result<T, Mo
         }
     }
 }
+
+/// `guard` for exports that cannot fail and so have no error to report: a
+/// panic is logged and answered with `fallback`, a value that means "unknown".
+pub(crate) fn guard_or<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(payload) => {
+            log::error!("{}", panic_message(payload.as_ref()));
+            fallback
+        }
+    }
+}

@@ -10,18 +10,30 @@
 //! - After `TaskHandle.cancel()` returns, `on_token` is never called again.
 //! - No Rust panic crosses the boundary: exported calls and the worker run
 //!   under `catch_unwind` and surface `MoteError::Internal`.
+//! - Memory releases (`Engine.on_memory_pressure`, `release`) never block on a
+//!   generation: busy sessions are released when their reply ends.
 
 uniffi::setup_scaffolding!();
 
+mod energy;
 mod engine;
 mod error;
 mod logging;
+mod memory;
 mod records;
 mod session;
 mod task;
 
+pub use energy::{
+    default_cpu_power_model, energy_clock_ms, thermal_state_from_android_status, thermal_state_from_ios,
+    CpuPowerModel, EnergyMeter, EnergyReport, EnergySample, Phase, ThermalState,
+};
 pub use engine::Engine;
 pub use error::MoteError;
+pub use memory::{
+    default_memory_policy, pressure_level_from_android_trim, Actions, InFlight, MemoryPolicy, MemoryReport,
+    PressureLevel, ReleaseReport, UnfinishedLoad,
+};
 pub use records::{
     ChatMessage, FinishReason, GenerationConfig, LoadOptions, ModelInfo, Reply, Role, Stats,
 };

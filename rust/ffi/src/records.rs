@@ -2,6 +2,7 @@
 //! Counts are `u32`/`u64` here because foreign languages have no `usize`.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use mote_core as core;
 
@@ -13,16 +14,46 @@ pub struct LoadOptions {
     /// Context window in tokens; 0 uses the model's default (capped for mobile).
     #[uniffi(default = 0)]
     pub context_length: u32,
+    /// Memory the app may still use. Android passes
+    /// `ActivityManager.MemoryInfo.availMem`; `None` asks the OS where it can
+    /// (iOS `os_proc_available_memory`, Linux `MemAvailable`). A model that
+    /// will not fit fails with `InsufficientMemory` instead of being killed.
+    #[uniffi(default = None)]
+    pub available_memory_bytes: Option<u64>,
+    #[uniffi(default = false)]
+    pub skip_memory_check: bool,
+    /// A directory for the crash-loop marker: a load the OS killed is reported
+    /// by the next load (`Engine.unfinished_load`).
+    #[uniffi(default = None)]
+    pub state_dir: Option<String>,
+    /// After such a crash, load with half the context that crashed.
+    #[uniffi(default = false)]
+    pub reduce_context_after_crash: bool,
+}
+
+impl Default for LoadOptions {
+    /// The same defaults the foreign languages get from the attributes above.
+    fn default() -> Self {
+        LoadOptions {
+            threads: 0,
+            context_length: 0,
+            available_memory_bytes: None,
+            skip_memory_check: false,
+            state_dir: None,
+            reduce_context_after_crash: false,
+        }
+    }
 }
 
 impl From<LoadOptions> for core::LoadOptions {
     fn from(o: LoadOptions) -> Self {
-        // The memory-check and crash-loop options keep the core's defaults
-        // until the mobile lifecycle work maps them.
         core::LoadOptions {
             threads: o.threads as usize,
             context_length: o.context_length as usize,
-            ..Default::default()
+            available_memory_bytes: o.available_memory_bytes,
+            skip_memory_check: o.skip_memory_check,
+            state_dir: o.state_dir.filter(|d| !d.is_empty()).map(PathBuf::from),
+            reduce_context_after_crash: o.reduce_context_after_crash,
         }
     }
 }
@@ -220,5 +251,18 @@ mod tests {
         assert_eq!(ours.repetition_penalty, core.repetition_penalty);
         assert_eq!(ours.seed, core.seed);
         assert_eq!(ours.stop, core.stop);
+    }
+
+    /// Same for the load options an app leaves at their defaults.
+    #[test]
+    fn foreign_load_defaults_match_core_defaults() {
+        let ours: core::LoadOptions = LoadOptions::default().into();
+        let core = core::LoadOptions::default();
+        assert_eq!(ours.threads, core.threads);
+        assert_eq!(ours.context_length, core.context_length);
+        assert_eq!(ours.available_memory_bytes, core.available_memory_bytes);
+        assert_eq!(ours.skip_memory_check, core.skip_memory_check);
+        assert_eq!(ours.state_dir, core.state_dir);
+        assert_eq!(ours.reduce_context_after_crash, core.reduce_context_after_crash);
     }
 }

@@ -110,4 +110,21 @@ impl ChatSession {
     pub fn is_generating(&self) -> bool {
         self.busy.load(Ordering::SeqCst)
     }
+
+    /// Writes the conversation, its tokens and KV cache to `path`, for
+    /// `Engine.restore_session` in this or a later process. `Busy` while generating.
+    pub fn save_snapshot(&self, path: String) -> Result<(), MoteError> {
+        guard(|| Ok(self.idle()?.save_snapshot(std::path::Path::new(&path))?))
+    }
+
+    /// Whether the KV cache is in memory; false after a release dropped it
+    /// (the next turn restores it from the snapshot or re-prefills).
+    pub fn has_kv_cache(&self) -> Result<bool, MoteError> {
+        guard(|| Ok(self.idle()?.has_kv_cache()))
+    }
+
+    /// Tokens whose keys and values are cached, in memory or in a snapshot.
+    pub fn cached_tokens(&self) -> Result<u64, MoteError> {
+        guard(|| Ok(self.idle()?.cached_tokens() as u64))
+    }
 }

@@ -32,7 +32,7 @@ fn greedy(max_tokens: u32) -> GenerationConfig {
 }
 
 fn engine() -> Arc<Engine> {
-    Engine::load(model_path(), LoadOptions { threads: 0, context_length: 512 }).expect("load")
+    Engine::load(model_path(), LoadOptions { context_length: 512, ..Default::default() }).expect("load")
 }
 
 #[derive(Debug)]
@@ -156,14 +156,14 @@ fn busy_is_reported_before_send_returns() {
 
 #[test]
 fn load_errors_are_typed() {
-    match Engine::load("/nonexistent/m.gguf".into(), LoadOptions { threads: 0, context_length: 0 }) {
+    match Engine::load("/nonexistent/m.gguf".into(), LoadOptions::default()) {
         Err(MoteError::ModelUnreadable { path, .. }) => assert_eq!(path, "/nonexistent/m.gguf"),
         Err(other) => panic!("expected ModelUnreadable, got {other:?}"),
         Ok(_) => panic!("loaded a missing file"),
     }
     let not_gguf = std::env::temp_dir().join(format!("mote-ffi-not-gguf-{}", std::process::id()));
     std::fs::write(&not_gguf, b"hello, not a model").unwrap();
-    let result = Engine::load(not_gguf.to_string_lossy().into_owned(), LoadOptions { threads: 0, context_length: 0 });
+    let result = Engine::load(not_gguf.to_string_lossy().into_owned(), LoadOptions::default());
     std::fs::remove_file(&not_gguf).unwrap();
     assert!(matches!(result, Err(MoteError::InvalidModel { .. })), "{:?}", result.err());
 }

@@ -105,6 +105,18 @@ class ChatSession internal constructor(private val inner: FfiChatSession) : Auto
     /** Forgets the conversation, keeping the system prompt. Throws [MoteException.Busy] while generating. */
     fun reset() = native { inner.reset() }
 
+    /**
+     * Writes the conversation and its KV cache to [path], for
+     * [MoteEngine.restoreSession] in this or a later process. Throws [MoteException.Busy] while generating.
+     */
+    fun saveSnapshot(path: String) = native { inner.saveSnapshot(path) }
+
+    /** Whether the KV cache is in memory; false after a release dropped it. */
+    val hasKvCache: Boolean get() = native { inner.hasKvCache() }
+
+    /** Tokens whose keys and values are cached, in memory or in a snapshot. */
+    val cachedTokens: Long get() = native { inner.cachedTokens().toLong() }
+
     /** Cancels a running generation and releases this session. */
     override fun close() {
         // The handle may be closed concurrently by the finishing stream/send.

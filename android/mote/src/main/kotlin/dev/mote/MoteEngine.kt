@@ -19,6 +19,8 @@ class MoteEngine private constructor(private val inner: FfiEngine) : AutoCloseab
          * [dispatcher]. It cannot be interrupted once started.
          *
          * @throws MoteException.ModelUnreadable if [path] cannot be read.
+         * @throws MoteException.InsufficientMemory if the model would not fit
+         *   (pass `availMem` with [LoadOptions.withAvailableMemory]).
          */
         suspend fun load(
             path: String,
@@ -31,6 +33,37 @@ class MoteEngine private constructor(private val inner: FfiEngine) : AutoCloseab
 
     /** Architecture, size and context length of the loaded model. */
     val info: ModelInfo get() = native { inner.info() }
+
+    /**
+     * Applies the memory policy for [level]: trims, snapshots sessions, drops
+     * KV caches or unmaps the weights. Returns at once even while replies are
+     * generating; those sessions are released when their reply ends. The next
+     * call reloads whatever was freed, transparently.
+     */
+    fun onMemoryPressure(level: PressureLevel): ReleaseReport = native { inner.onMemoryPressure(level) }
+
+    /** [onMemoryPressure] for a `ComponentCallbacks2.onTrimMemory` level; `null` when the level asks nothing. */
+    fun onAndroidTrimMemory(level: Int): ReleaseReport? = native { inner.onAndroidTrimMemory(level) }
+
+    /** Frees exactly what [actions] name, whatever the policy says. */
+    fun release(actions: Actions): ReleaseReport = native { inner.release(actions) }
+
+    /** Where the native memory goes right now. */
+    val memoryReport: MemoryReport get() = native { inner.memoryReport() }
+
+    /** Which actions each [PressureLevel] triggers; change it with `copy(...)`. */
+    var memoryPolicy: MemoryPolicy
+        get() = native { inner.memoryPolicy() }
+        set(value) = native { inner.setMemoryPolicy(value) }
+
+    /** False after a release unmapped the weights (the next call reloads them). */
+    val isLoaded: Boolean get() = native { inner.isLoaded() }
+
+    /** Set when the previous load with the same [LoadOptions.stateDir] never finished. */
+    val unfinishedLoad: UnfinishedLoad? get() = native { inner.unfinishedLoad() }
+
+    /** A session continued from a snapshot written by [ChatSession.saveSnapshot] or the memory policy. */
+    fun restoreSession(path: String): ChatSession = ChatSession(native { inner.restoreSession(path) })
 
     /** Starts a conversation. Sessions are independent and may run concurrently. */
     fun newSession(systemPrompt: String? = null): ChatSession {

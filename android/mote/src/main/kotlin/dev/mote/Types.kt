@@ -11,3 +11,18 @@ typealias ChatMessage = dev.mote.ffi.ChatMessage
 typealias Role = dev.mote.ffi.Role
 typealias FinishReason = dev.mote.ffi.FinishReason
 typealias ModelInfo = dev.mote.ffi.ModelInfo
+
+// Lifecycle-aware memory (see MoteLifecycle and docs/adr/0003-lifecycle-memory.md).
+typealias PressureLevel = dev.mote.ffi.PressureLevel
+typealias Actions = dev.mote.ffi.Actions
+typealias InFlight = dev.mote.ffi.InFlight
+typealias MemoryPolicy = dev.mote.ffi.MemoryPolicy
+typealias MemoryReport = dev.mote.ffi.MemoryReport
+typealias ReleaseReport = dev.mote.ffi.ReleaseReport
+typealias UnfinishedLoad = dev.mote.ffi.UnfinishedLoad
+
+// Battery telemetry (see EnergyMeter and BatterySampler).
+typealias EnergySample = dev.mote.ffi.EnergySample
+typealias EnergyReport = dev.mote.ffi.EnergyReport
+typealias ThermalState = dev.mote.ffi.ThermalState
+typealias Phase = dev.mote.ffi.Phase
