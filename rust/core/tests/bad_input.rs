@@ -149,7 +149,7 @@ fn random_corruption_never_panics() {
 #[test]
 fn a_prompt_longer_than_the_context_is_refused_and_the_session_survives() {
     let engine = Engine::load(&common::model_path("smollm2"), LoadOptions { context_length: 64, ..Default::default() }).unwrap();
-    let mut session = engine.new_session();
+    let session = engine.new_session();
     let long = "tell me about the sea ".repeat(40);
     let cfg = GenerationConfig { max_tokens: 4, ..GenerationConfig::greedy() };
     let e = session.send(&long, &cfg, &CancelToken::new(), &mut |_| {}).err().unwrap();
