@@ -31,4 +31,4 @@ log "swift test (lib $lib_dir, model $model)"
 MOTE_CHROOT_CWD="$repo/ios" MOTE_CHROOT_BINDS="$binds" \
   "$repo/scripts/swift-chroot.sh" -- \
   env MOTE_FFI_LIB_DIR="$lib_dir" MOTE_TEST_MODEL="$model" LD_LIBRARY_PATH="$lib_dir" \
-  swift test "$@"
+  swift test --disable-swift-testing "$@"

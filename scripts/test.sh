@@ -12,6 +12,12 @@ quick=0
 step() { printf '\n=== %s\n' "$*"; }
 start=$(date +%s)
 
+# Every runner's output also goes to a log, so the end can add up the counts
+# of all of them (cargo, Maven Surefire, XCTest, the shell checks) in one line.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+exec > >(tee -a "$log") 2>&1
+
 step "setup"
 scripts/setup.sh
 scripts/fetch-models.sh >/dev/null
@@ -35,5 +41,22 @@ scripts/test-swift.sh
 step "telemetry report in Chromium"
 rust/telemetry/tests/render_in_chromium.sh
 
+summary() {
+  python3 - "$log" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+passed = failed = 0
+for p, f in re.findall(r"test result: \w+\. (\d+) passed; (\d+) failed", text):  # cargo
+    passed += int(p); failed += int(f)
+for run, fail, err in re.findall(r"Tests run: (\d+), Failures: (\d+), Errors: (\d+), Skipped: \d+\s*$", text, re.M):  # Maven totals
+    passed += int(run) - int(fail) - int(err); failed += int(fail) + int(err)
+for n, f in re.findall(r"^Test Suite 'All tests' \w+ at .*\n\s*Executed (\d+) tests?, with (\d+) failures?", text, re.M):  # XCTest total
+    passed += int(n) - int(f); failed += int(f)
+for p, f in re.findall(r"^checks: (\d+) passed, (\d+) failed$", text, re.M):  # shell checks
+    passed += int(p); failed += int(f)
+print(f"{passed} passed, {failed} failed")
+PY
+}
 echo
 echo "all test suites passed in $(( $(date +%s) - start )) s"
+summary

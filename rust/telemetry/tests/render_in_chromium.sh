@@ -40,10 +40,11 @@ browse --window-size=1280,2000 --screenshot="$png" "file://$html" >/dev/null
 browse --dump-dom "file://$html" >"$dom"
 
 fail=0
+passed=0
 check() { # description, command...
     local what="$1"
     shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
+    if "$@"; then echo "ok: $what"; passed=$((passed + 1)); else echo "FAIL: $what" >&2; fail=$((fail + 1)); fi
 }
 count() { grep -o "$1" "$dom" | wc -l; }
 
@@ -94,8 +95,9 @@ print(f"png {w}x{h}, {len(data)} bytes, {drawn:.1%} drawn, {dark:.2%} dark, {col
 sys.exit(0 if len(data) > 50_000 and 0.05 < drawn < 0.9 and dark > 0.002 and colours > 20 else 1)
 PY
 
+echo "report rendered in chromium: $png"
+echo "checks: $passed passed, $fail failed"
 if [ "$fail" -ne 0 ]; then
-    echo "0 passed, 1 failed: report render check (see $out_dir)" >&2
+    echo "report render check failed (see $out_dir)" >&2
     exit 1
 fi
-echo "report rendered in chromium: $png"
