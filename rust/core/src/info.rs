@@ -25,6 +25,32 @@ pub struct ModelInfo {
     pub layers: u32,
     pub embedding_length: u32,
     pub has_chat_template: bool,
+    /// The file's quantization as llama.cpp names it (`general.file_type`), e.g. "Q4_K_M".
+    pub file_type: Option<String>,
+}
+
+/// llama.cpp's names for `general.file_type` values.
+fn file_type_name(v: u64) -> Option<&'static str> {
+    Some(match v {
+        0 => "F32",
+        1 => "F16",
+        2 => "Q4_0",
+        3 => "Q4_1",
+        7 => "Q8_0",
+        8 => "Q5_0",
+        9 => "Q5_1",
+        10 => "Q2_K",
+        11 => "Q3_K_S",
+        12 => "Q3_K_M",
+        13 => "Q3_K_L",
+        14 => "Q4_K_S",
+        15 => "Q4_K_M",
+        16 => "Q5_K_S",
+        17 => "Q5_K_M",
+        18 => "Q6_K",
+        32 => "BF16",
+        _ => return None,
+    })
 }
 
 impl ModelInfo {
@@ -50,6 +76,7 @@ impl ModelInfo {
             layers: cfg.n_layer as u32,
             embedding_length: cfg.n_embd as u32,
             has_chat_template: g.get_str("tokenizer.chat_template").is_some(),
+            file_type: g.get_u64("general.file_type").and_then(file_type_name).map(str::to_string),
         }
     }
 }

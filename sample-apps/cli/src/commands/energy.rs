@@ -55,8 +55,10 @@ pub fn record(engine: &Engine, model: &Path, pp: &Spread, tg: &Spread, run: Run)
             }
         }
     };
-    // The quant type holding most parameters names the file's quantization.
-    let quant = info.quant_types.iter().filter(|(k, _)| *k != "F32").max_by_key(|(_, v)| **v).map(|(k, _)| k.clone());
+    // Without a file type, the quant type holding most parameters names the file.
+    let quant = info.file_type.clone().or_else(|| {
+        info.quant_types.iter().filter(|(k, _)| *k != "F32").max_by_key(|(_, v)| **v).map(|(k, _)| k.clone())
+    });
     RunRecord {
         model: if info.name.is_empty() { model.display().to_string() } else { info.name.clone() },
         quant: quant.unwrap_or_default(),

@@ -36,6 +36,7 @@ pub fn info(model: &Path, json: bool) -> CmdResult {
     println!("parameters:       {} ({:.1} M)", info.parameters, info.parameters as f64 / 1e6);
     println!("file size:        {} bytes ({:.1} MiB)", info.file_size, info.file_size as f64 / 1048576.0);
     println!("bits per weight:  {:.3}", info.bits_per_weight);
+    println!("file type:        {}", info.file_type.as_deref().unwrap_or("unknown"));
     let quants: Vec<String> = info.quant_types.iter().map(|(k, v)| format!("{k} ({:.1} M)", *v as f64 / 1e6)).collect();
     println!("tensor types:     {}", quants.join(", "));
     println!("context length:   {}", info.train_context_length);
