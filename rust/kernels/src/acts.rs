@@ -1,8 +1,9 @@
 //! Quantized activation rows.
 //!
 //! A row is the ggml blocks (Q8_0, Q8_1 or Q8_K), padded to 4 bytes, followed
-//! for Q8_0/Q8_1 by the block scales already widened to f32 (all `d`, then for
-//! Q8_1 all `s`). The values are the f16-rounded ones, so numerics are exactly
+//! for Q8_0/Q8_1 by the block scales already widened to f32 (all `d`, then all
+//! `s` = d·Σq: Q8_1's stored one, and for Q8_0 computed here so that kernels
+//! can treat Q4_0/Q5_0 weights as unsigned and correct by their offset). The values are the f16-rounded ones, so numerics are exactly
 //! ggml's; the widening is done once per row instead of once per weight row.
 
 use crate::blocks::*;
@@ -32,8 +33,7 @@ impl ActBuf {
         let nb = cols / a.block_len();
         scales_offset(a, nb)
             + match a {
-                ActType::Q8_0 => 4 * nb,
-                ActType::Q8_1 => 8 * nb,
+                ActType::Q8_0 | ActType::Q8_1 => 8 * nb,
                 ActType::Q8K => 0,
             }
     }
@@ -98,7 +98,10 @@ fn fill_scales(a: ActType, nb: usize, row: &mut [u8]) {
         let hdr: [u8; 4] = row[b * bb..b * bb + 4].try_into().unwrap();
         let d = f16_bytes_to_f32([hdr[0], hdr[1]]);
         row[off + 4 * b..off + 4 * b + 4].copy_from_slice(&d.to_le_bytes());
-        if a == ActType::Q8_1 {
+        if a == ActType::Q8_0 {
+            let sum: i32 = row[b * bb + 2..b * bb + 34].iter().map(|&q| q as i8 as i32).sum();
+            row[off + 4 * (nb + b)..off + 4 * (nb + b) + 4].copy_from_slice(&(d * sum as f32).to_le_bytes());
+        } else {
             let s = f16_bytes_to_f32([hdr[2], hdr[3]]);
             row[off + 4 * (nb + b)..off + 4 * (nb + b) + 4].copy_from_slice(&s.to_le_bytes());
         }

@@ -96,6 +96,18 @@ pub(crate) fn tile_fn(isa: Isa, qtype: QuantType) -> Option<TileFn> {
     None
 }
 
+/// One weight row (`nb` blocks at `w`) · activation rows `a`, `a + stride`, … (four).
+pub(crate) type Tile4Fn = unsafe fn(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4];
+
+pub(crate) fn tile4_fn(isa: Isa, qtype: QuantType) -> Option<Tile4Fn> {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        return crate::x86::tile4_fn(qtype);
+    }
+    let _ = (isa, qtype);
+    None
+}
+
 /// Dot product of one weight row (`qtype` bytes) with row `row` of `acts`, on a
 /// chosen ISA. For tests and benchmarks; panics if `isa` is unsupported or the
 /// sizes disagree.

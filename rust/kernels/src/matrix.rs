@@ -1,8 +1,8 @@
 //! `QMatrix`: a quantized weight matrix borrowed from a (usually memory-mapped) buffer.
 
 use crate::acts::{self, ActBuf};
-use crate::dispatch::{self, TileFn};
-use crate::{DotFn, Isa, KernelError, QuantType, ThreadPool};
+use crate::dispatch::{self, Tile4Fn, TileFn};
+use crate::{ActType, DotFn, Isa, KernelError, QuantType, ThreadPool};
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ pub struct QMatrix {
     isa: Isa,
     dot: DotFn,
     tile: Option<TileFn>,
+    tile4: Option<Tile4Fn>,
 }
 
 impl core::fmt::Debug for QMatrix {
@@ -31,9 +32,26 @@ impl core::fmt::Debug for QMatrix {
 }
 
 thread_local! {
-    // Quantized activations of the calling thread; grows to the largest
-    // m × cols seen and is then reused, so steady-state calls do not allocate.
-    static SCRATCH: RefCell<ActBuf> = RefCell::new(ActBuf::new());
+    // Quantized activations of the calling thread, one buffer per activation
+    // format; each grows to the largest m × cols seen and is then reused.
+    static SCRATCH: RefCell<[ActBuf; 3]> = RefCell::new(Default::default());
+}
+
+fn act_slot(a: ActType) -> usize {
+    match a {
+        ActType::Q8_0 => 0,
+        ActType::Q8_1 => 1,
+        ActType::Q8K => 2,
+    }
+}
+
+/// One product of a `matmul_many` job, split into `n_tasks` row chunks.
+struct Plan<'a> {
+    w: &'a QMatrix,
+    acts: &'a [u8],
+    y: SyncPtr<f32>,
+    chunk: usize,
+    n_tasks: usize,
 }
 
 /// Lets tasks write disjoint parts of one output slice.
@@ -47,6 +65,9 @@ impl<T> SyncPtr<T> {
         self.0
     }
 }
+
+/// Weight bytes a 4-row tile loop keeps hot while it sweeps the activations.
+const TILE_WEIGHT_BYTES: usize = 12 * 1024;
 
 /// Below this many weight bytes per task, splitting costs more than it gains.
 const MIN_TASK_BYTES: usize = 16 * 1024;
@@ -82,6 +103,7 @@ impl QMatrix {
             isa,
             dot: dispatch::dot_fn(isa, qtype),
             tile: dispatch::tile_fn(isa, qtype),
+            tile4: dispatch::tile4_fn(isa, qtype),
         })
     }
 
@@ -111,6 +133,7 @@ impl QMatrix {
         self.isa = isa;
         self.dot = dispatch::dot_fn(isa, self.qtype);
         self.tile = dispatch::tile_fn(isa, self.qtype);
+        self.tile4 = dispatch::tile4_fn(isa, self.qtype);
         Ok(())
     }
 
@@ -121,15 +144,52 @@ impl QMatrix {
 
     /// y (m × rows) = x (m × cols) · Wᵀ.
     pub fn matmul(&self, pool: &ThreadPool, x: &[f32], m: usize, y: &mut [f32]) {
-        assert!(x.len() >= m * self.cols, "matmul: x has {} values, need {}", x.len(), m * self.cols);
-        assert!(y.len() >= m * self.rows, "matmul: y has {} values, need {}", y.len(), m * self.rows);
+        Self::matmul_many(pool, x, m, &mut [(self, y)]);
+    }
+
+    /// Several products of the same input (Q/K/V, gate/up) as one parallel
+    /// job: the activations are quantized once per activation format and the
+    /// pool is woken once, which is most of the cost of a small decode matmul.
+    pub fn matmul_many(pool: &ThreadPool, x: &[f32], m: usize, parts: &mut [(&QMatrix, &mut [f32])]) {
+        let Some(cols) = parts.first().map(|p| p.0.cols) else { return };
+        assert!(x.len() >= m * cols, "matmul: x has {} values, need {}", x.len(), m * cols);
+        for (w, y) in parts.iter() {
+            assert_eq!(w.cols, cols, "matmul_many: matrices take different input widths");
+            assert!(y.len() >= m * w.rows, "matmul: y has {} values, need {}", y.len(), m * w.rows);
+        }
         if m == 0 {
             return;
         }
-        let mut acts = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        self.quantize_acts(pool, &x[..m * self.cols], m, &mut acts);
-        self.run(pool, acts.bytes(), m, y);
-        SCRATCH.with(|s| *s.borrow_mut() = acts);
+        let mut bufs = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        let mut done = [false; 3];
+        for (w, _) in parts.iter() {
+            let k = act_slot(w.qtype.act_type());
+            if !done[k] {
+                w.quantize_acts(pool, &x[..m * cols], m, &mut bufs[k]);
+                done[k] = true;
+            }
+        }
+        let plans: Vec<Plan> = parts
+            .iter_mut()
+            .map(|(w, y)| {
+                let (chunk, n_tasks) = w.split(pool.threads(), m);
+                Plan { w, acts: bufs[act_slot(w.qtype.act_type())].bytes(), y: SyncPtr(y.as_mut_ptr()), chunk, n_tasks }
+            })
+            .collect();
+        let total: usize = plans.iter().map(|p| p.n_tasks).sum();
+        let task = |mut t: usize| {
+            for p in &plans {
+                if t < p.n_tasks {
+                    let r0 = t * p.chunk;
+                    p.w.run_rows(p.acts, m, p.y, r0, (r0 + p.chunk).min(p.w.rows));
+                    return;
+                }
+                t -= p.n_tasks;
+            }
+        };
+        pool.parallel_for(total, &task);
+        drop(plans);
+        SCRATCH.with(|s| *s.borrow_mut() = bufs);
     }
 
     fn quantize_acts(&self, pool: &ThreadPool, x: &[f32], m: usize, acts: &mut ActBuf) {
@@ -150,53 +210,78 @@ impl QMatrix {
         }
     }
 
-    fn run(&self, pool: &ThreadPool, acts: &[u8], m: usize, y: &mut [f32]) {
+    /// Rows per task and task count for an m-row product on `threads` threads.
+    fn split(&self, threads: usize, m: usize) -> (usize, usize) {
+        let per_task = (MIN_TASK_BYTES / (self.row_bytes * m)).max(1);
+        let n_tasks = (self.rows / per_task).clamp(1, threads * 8);
+        // Even chunk so that a 2-row tile never straddles two tasks.
+        let chunk = self.rows.div_ceil(n_tasks).next_multiple_of(2);
+        (chunk, self.rows.div_ceil(chunk))
+    }
+
+    /// Output rows r0..r1 of all m activation rows.
+    fn run_rows(&self, acts: &[u8], m: usize, yp: SyncPtr<f32>, r0: usize, r1: usize) {
         let w = self.bytes();
         let (rows, wrb) = (self.rows, self.row_bytes);
         let arb = ActBuf::row_bytes(self.qtype, self.cols);
         let nb = self.cols / self.qtype.block_len();
-        let threads = pool.threads();
-        let per_task = (MIN_TASK_BYTES / (wrb * m)).max(1);
-        let n_tasks = (rows / per_task).clamp(1, threads * 8);
-        // Even chunk so that a 2-row tile never straddles two tasks.
-        let chunk = rows.div_ceil(n_tasks).next_multiple_of(2);
-        let n_tasks = rows.div_ceil(chunk);
-        let yp = SyncPtr(y.as_mut_ptr());
         let (dot, tile) = (self.dot, self.tile);
-        let task = |t: usize| {
-            let r0 = t * chunk;
-            let r1 = (r0 + chunk).min(rows);
-            let wp = |r: usize| unsafe { w.as_ptr().add(r * wrb) };
-            let ap = |i: usize| unsafe { acts.as_ptr().add(i * arb) };
-            // SAFETY (all writes): rows r0..r1 of each output row belong to this task only;
-            // w/acts hold rows × nb weight blocks and m × nb activation blocks.
-            let put = |i: usize, r: usize, v: f32| unsafe { *yp.get().add(i * rows + r) = v };
-            let mut r = r0;
-            if let (Some(tile), true) = (tile, m >= 2) {
-                while r + 2 <= r1 {
-                    let mut i = 0;
-                    while i + 2 <= m {
-                        let v = unsafe { tile(nb, wp(r), wp(r + 1), ap(i), ap(i + 1)) };
-                        put(i, r, v[0]);
-                        put(i + 1, r, v[1]);
-                        put(i, r + 1, v[2]);
-                        put(i + 1, r + 1, v[3]);
-                        i += 2;
+        let wp = |r: usize| unsafe { w.as_ptr().add(r * wrb) };
+        let ap = |i: usize| unsafe { acts.as_ptr().add(i * arb) };
+        // SAFETY (all writes): rows r0..r1 of each output row belong to this task only;
+        // w/acts hold rows × nb weight blocks and m × nb activation blocks.
+        let put = |i: usize, r: usize, v: f32| unsafe { *yp.get().add(i * rows + r) = v };
+        let mut r = r0;
+        if let (Some(tile4), true) = (self.tile4, m >= 4) {
+            // Blocks of weight rows small enough to stay in L1 while every
+            // group of four activation rows passes over them: looping all
+            // activations per weight row streamed them from L2 each time.
+            let per_block = (TILE_WEIGHT_BYTES / wrb).max(1);
+            let mut b0 = r0;
+            while b0 < r1 {
+                let b1 = (b0 + per_block).min(r1);
+                let mut i = 0;
+                while i + 4 <= m {
+                    for r in b0..b1 {
+                        let v = unsafe { tile4(nb, wp(r), ap(i), arb) };
+                        for (k, &vk) in v.iter().enumerate() {
+                            put(i + k, r, vk);
+                        }
                     }
-                    if i < m {
+                    i += 4;
+                }
+                for i in i..m {
+                    for r in b0..b1 {
                         put(i, r, unsafe { dot(nb, wp(r), ap(i)) });
-                        put(i, r + 1, unsafe { dot(nb, wp(r + 1), ap(i)) });
                     }
-                    r += 2;
                 }
+                b0 = b1;
             }
-            for r in r..r1 {
-                for i in 0..m {
+            return;
+        }
+        if let (Some(tile), true) = (tile, m >= 2) {
+            while r + 2 <= r1 {
+                let mut i = 0;
+                while i + 2 <= m {
+                    let v = unsafe { tile(nb, wp(r), wp(r + 1), ap(i), ap(i + 1)) };
+                    put(i, r, v[0]);
+                    put(i + 1, r, v[1]);
+                    put(i, r + 1, v[2]);
+                    put(i + 1, r + 1, v[3]);
+                    i += 2;
+                }
+                if i < m {
                     put(i, r, unsafe { dot(nb, wp(r), ap(i)) });
+                    put(i, r + 1, unsafe { dot(nb, wp(r + 1), ap(i)) });
                 }
+                r += 2;
             }
-        };
-        pool.parallel_for(n_tasks, &task);
+        }
+        for r in r..r1 {
+            for i in 0..m {
+                put(i, r, unsafe { dot(nb, wp(r), ap(i)) });
+            }
+        }
     }
 
     /// Dequantizes one row (embedding lookup); `out.len()` must equal `cols`.

@@ -136,3 +136,60 @@ fn unsupported_isa_is_rejected() {
     let foreign = if cfg!(target_arch = "x86_64") { Isa::NeonI8mm } else { Isa::Avx2 };
     assert_eq!(m.set_isa(foreign), Err(KernelError::UnsupportedIsa(foreign)));
 }
+
+#[test]
+fn long_rows_and_many_activation_rows_match_reference() {
+    // 19 blocks and 9 rows reach the 4-row tiles' 8-block steps, their tails
+    // and the leftover single rows.
+    let mut rng = Rng::new(23);
+    let pool = ThreadPool::new(2);
+    for q in QuantType::ALL {
+        let (rows, nb, m) = (6, 19, 9);
+        let cols = nb * q.block_len();
+        let w = random_weights(&mut rng, q, rows * nb);
+        let mut mat = matrix(q, rows, cols, w.clone(), 0);
+        let (x, acts) = random_acts(&mut rng, q, cols, m);
+        let rb = q.row_bytes(cols).unwrap();
+        for &isa in supported_isas() {
+            mat.set_isa(isa).unwrap();
+            let mut y = vec![f32::NAN; m * rows];
+            mat.matmul(&pool, &x, m, &mut y);
+            for i in 0..m {
+                for r in 0..rows {
+                    let wr = &w[r * rb..(r + 1) * rb];
+                    let want = vec_dot(Isa::Scalar, q, wr, &acts, i);
+                    let scale = error_scale(q, wr, &acts, i);
+                    assert_close(y[i * rows + r], want, scale, 1e-5, &format!("{isa:?} {q:?} ({i},{r})"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn grouped_matmul_equals_separate_ones() {
+    // Mixed activation formats (Q8_0, Q8_1, Q8_K) in one job.
+    let mut rng = Rng::new(24);
+    let pool = ThreadPool::new(2);
+    let cols = 512;
+    let types = [QuantType::Q5_0, QuantType::Q4_1, QuantType::Q6K, QuantType::Q4K];
+    let mats: Vec<QMatrix> = types
+        .iter()
+        .enumerate()
+        .map(|(k, &q)| {
+            let rows = 3 + 5 * k;
+            matrix(q, rows, cols, random_weights(&mut rng, q, rows * cols / q.block_len()), 0)
+        })
+        .collect();
+    for m in [1, 6] {
+        let x = rng.acts(m * cols);
+        let mut grouped: Vec<Vec<f32>> = mats.iter().map(|w| vec![f32::NAN; m * w.rows()]).collect();
+        let mut parts: Vec<(&QMatrix, &mut [f32])> = mats.iter().zip(grouped.iter_mut()).map(|(w, y)| (w, &mut y[..])).collect();
+        QMatrix::matmul_many(&pool, &x, m, &mut parts);
+        for (w, g) in mats.iter().zip(&grouped) {
+            let mut alone = vec![0f32; m * w.rows()];
+            w.matmul(&pool, &x, m, &mut alone);
+            assert_eq!(g, &alone, "{:?} m={m}", w.qtype());
+        }
+    }
+}

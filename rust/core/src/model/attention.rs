@@ -1,116 +1,161 @@
-//! Pieces every decoder architecture shares: RoPE tables, RMS norm and
-//! grouped-query attention over the KV cache.
+//! Pieces every decoder architecture shares: RoPE tables, grouped-query
+//! attention over the KV cache and the per-model scratch buffers.
+//!
+//! The forward pass works on plain f32 rows rather than candle tensors: at
+//! one token per step, candle's per-op allocation and dispatch (and its
+//! rayon pool competing with ours for the same cores) cost more than the
+//! arithmetic of every non-matmul op together.
 
-use candle_core::{DType, Device, Tensor};
+use mote_kernels::ops::{axpy_f32, dot_f32, softmax};
+use mote_kernels::ThreadPool;
+use std::cell::RefCell;
 
-use crate::error::Result;
+use super::kv_cache::LayerKv;
 
 /// Precomputed rotary tables, only as long as the session's context: a table
 /// per layer sized to the trained context (131k rows) cost candle's Gemma 3.5 GiB.
 pub struct Rope {
-    cos: Tensor,
-    sin: Tensor,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    half: usize,
     /// `true` rotates adjacent pairs (llama's "normal" mode), `false` the two halves (NeoX).
     interleaved: bool,
 }
 
 impl Rope {
-    pub fn new(base: f64, head_dim: usize, max_len: usize, interleaved: bool, device: &Device) -> Result<Self> {
+    pub fn new(base: f64, head_dim: usize, max_len: usize, interleaved: bool) -> Self {
         let half = head_dim / 2;
         let inv: Vec<f32> = (0..half).map(|i| (1.0 / base.powf(2.0 * i as f64 / head_dim as f64)) as f32).collect();
-        let mut angles = Vec::with_capacity(max_len * half);
+        let (mut cos, mut sin) = (Vec::with_capacity(max_len * half), Vec::with_capacity(max_len * half));
         for p in 0..max_len {
-            angles.extend(inv.iter().map(|f| p as f32 * f));
+            for f in &inv {
+                let a = p as f32 * f;
+                cos.push(a.cos());
+                sin.push(a.sin());
+            }
         }
-        let angles = Tensor::from_vec(angles, (max_len, half), device)?;
-        Ok(Self { cos: angles.cos()?, sin: angles.sin()?, interleaved })
+        Self { cos, sin, half, interleaved }
     }
 
-    /// `x`: (1, heads, seq, head_dim) at positions `start..start + seq`.
-    pub fn apply(&self, x: &Tensor, start: usize) -> Result<Tensor> {
-        let seq = x.dim(2)?;
-        let cos = self.cos.narrow(0, start, seq)?;
-        let sin = self.sin.narrow(0, start, seq)?;
-        let x = x.contiguous()?;
-        Ok(if self.interleaved {
-            candle_nn::rotary_emb::rope_i(&x, &cos, &sin)?
-        } else {
-            candle_nn::rotary_emb::rope(&x, &cos, &sin)?
-        })
-    }
-}
-
-pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
-    Ok(candle_nn::ops::rms_norm(&x.contiguous()?, weight, eps as f32)?)
-}
-
-/// Causal attention for queries at positions `start..start + seq` over keys
-/// `0..start + seq`, optionally limited to a sliding window of `window`
-/// positions (a query at p sees keys p - window < k ≤ p, as llama.cpp does).
-///
-/// `q`: (1, heads, seq, d); `k`, `v`: (1, kv_heads, L, d). Returns (1, seq, heads·d).
-pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, start: usize, scale: f64, window: Option<usize>) -> Result<Tensor> {
-    let (_, n_head, seq, d) = q.dims4()?;
-    let n_kv = k.dim(1)?;
-    let n_rep = n_head / n_kv;
-    let total = k.dim(2)?;
-
-    // Keys no query can see are cut off up front rather than masked, which is
-    // what makes decoding with a sliding window cheap.
-    let first_key = match window {
-        Some(w) => (start + 1).saturating_sub(w),
-        None => 0,
-    };
-    let (k, v) = if first_key > 0 {
-        (k.narrow(2, first_key, total - first_key)?, v.narrow(2, first_key, total - first_key)?)
-    } else {
-        (k.clone(), v.clone())
-    };
-    let keys = total - first_key;
-
-    // Grouped heads share a KV head; folding them into the query rows avoids copying K and V.
-    let q = q.contiguous()?.reshape((1, n_kv, n_rep * seq, d))?;
-    let att = (q.matmul(&k.contiguous()?.t()?)? * scale)?;
-    let att = if seq > 1 || window.is_some_and(|w| start + seq > w) {
-        let mask = mask(start, seq, first_key, keys, window, q.device())?;
-        att.reshape((1, n_kv, n_rep, seq, keys))?
-            .broadcast_add(&mask)?
-            .reshape((1, n_kv, n_rep * seq, keys))?
-    } else {
-        att
-    };
-    let att = candle_nn::ops::softmax_last_dim(&att)?;
-    let out = att.matmul(&v.contiguous()?)?;
-    Ok(out.reshape((1, n_head, seq, d))?.transpose(1, 2)?.reshape((1, seq, n_head * d))?)
-}
-
-fn mask(start: usize, seq: usize, first_key: usize, keys: usize, window: Option<usize>, device: &Device) -> Result<Tensor> {
-    let mut m = vec![0f32; seq * keys];
-    for r in 0..seq {
-        let p = start + r;
-        for c in 0..keys {
-            let kp = first_key + c;
-            let hidden = kp > p || window.is_some_and(|w| p - kp >= w);
-            if hidden {
-                m[r * keys + c] = f32::NEG_INFINITY;
+    /// Rotates every head vector in `x` (one token's heads, back to back) for position `pos`.
+    pub fn apply(&self, x: &mut [f32], pos: usize) {
+        let half = self.half;
+        let (cos, sin) = (&self.cos[pos * half..][..half], &self.sin[pos * half..][..half]);
+        for head in x.chunks_exact_mut(2 * half) {
+            if self.interleaved {
+                for (i, pair) in head.chunks_exact_mut(2).enumerate() {
+                    let (a, b) = (pair[0], pair[1]);
+                    pair[0] = a * cos[i] - b * sin[i];
+                    pair[1] = a * sin[i] + b * cos[i];
+                }
+            } else {
+                let (lo, hi) = head.split_at_mut(half);
+                for i in 0..half {
+                    let (a, b) = (lo[i], hi[i]);
+                    lo[i] = a * cos[i] - b * sin[i];
+                    hi[i] = a * sin[i] + b * cos[i];
+                }
             }
         }
     }
-    Ok(Tensor::from_vec(m, (seq, keys), device)?.to_dtype(DType::F32)?)
 }
 
-/// Splits a (1, seq, heads·d) projection into (1, heads, seq, d).
-pub fn split_heads(x: &Tensor, heads: usize, d: usize) -> Result<Tensor> {
-    let seq = x.dim(1)?;
-    Ok(x.reshape((1, seq, heads, d))?.transpose(1, 2)?.contiguous()?)
+pub struct AttnShape {
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub head_dim: usize,
+    pub scale: f32,
+    /// Sliding window: a query at p sees keys p − window < k ≤ p, as llama.cpp does.
+    pub window: Option<usize>,
 }
 
-/// Keeps only the last position unless every position's logits are wanted.
-pub fn select_positions(x: &Tensor, all: bool) -> Result<Tensor> {
-    if all {
-        return Ok(x.clone());
+thread_local! {
+    static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Below this many multiply-adds, waking the pool costs more than it saves.
+const PARALLEL_MACS: usize = 48 * 1024;
+
+/// Causal attention for the `seq` queries in `q` (`[seq][n_head][head_dim]`,
+/// positions `start..start + seq`) over the keys and values in `kv`, which
+/// already hold positions `0..start + seq`. Writes `[seq][n_head][head_dim]` to `out`.
+pub fn attend(pool: &ThreadPool, s: &AttnShape, q: &[f32], kv: LayerKv<'_>, start: usize, seq: usize, out: &mut [f32]) {
+    let (nh, hd) = (s.n_head, s.head_dim);
+    let rep = nh / s.n_kv_head;
+    let first_key = |p: usize| s.window.map_or(0, |w| (p + 1).saturating_sub(w));
+    let out_ptr = SendPtr(out.as_mut_ptr());
+    let task = |i: usize| {
+        let (t, h) = (i / nh, i % nh);
+        let p = start + t;
+        let k0 = first_key(p);
+        let g = h / rep;
+        let qv = &q[(t * nh + h) * hd..][..hd];
+        let keys = &kv.k[g * kv.cap * hd..][..(p + 1) * hd];
+        let vals = &kv.v[g * kv.cap * hd..][..(p + 1) * hd];
+        // SAFETY: each (t, h) task owns its own head_dim slice of `out`.
+        let o = unsafe { std::slice::from_raw_parts_mut(out_ptr.get().add((t * nh + h) * hd), hd) };
+        SCORES.with(|sc| {
+            let mut sc = sc.borrow_mut();
+            sc.clear();
+            sc.extend((k0..=p).map(|j| dot_f32(qv, &keys[j * hd..][..hd]) * s.scale));
+            softmax(&mut sc);
+            o.fill(0.0);
+            for (j, &w) in (k0..=p).zip(sc.iter()) {
+                axpy_f32(w, &vals[j * hd..][..hd], o);
+            }
+        });
+    };
+    let keys_total: usize = (0..seq).map(|t| start + t + 1 - first_key(start + t)).sum();
+    if keys_total * nh * hd * 2 >= PARALLEL_MACS {
+        pool.parallel_for(seq * nh, &task);
+    } else {
+        (0..seq * nh).for_each(task);
     }
-    let seq = x.dim(1)?;
-    Ok(x.narrow(1, seq - 1, 1)?)
 }
 
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    // A method (not `.0`) so closures capture the whole Sync wrapper.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// Activation buffers reused across forward passes, so a decode step does not
+/// allocate; each grows to the largest batch seen.
+#[derive(Default)]
+pub struct Scratch {
+    pub x: Vec<f32>,
+    pub h: Vec<f32>,
+    pub q: Vec<f32>,
+    pub k: Vec<f32>,
+    pub v: Vec<f32>,
+    pub att: Vec<f32>,
+    pub o: Vec<f32>,
+    pub gate: Vec<f32>,
+    pub up: Vec<f32>,
+}
+
+/// `v` resized to exactly `n` values (contents unspecified).
+pub fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    v.resize(n, 0.0);
+    &mut v[..n]
+}
+
+/// RMS norm of every `width`-long row of `x` into `out`.
+pub fn rms_rows(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+    let width = w.len();
+    for (xr, or) in x.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+        mote_kernels::ops::rms_norm(xr, w, eps, or);
+    }
+}
+
+/// In-place RMS norm of every `w.len()`-long row (per-head norms).
+pub fn rms_rows_inplace(x: &mut [f32], w: &[f32], eps: f32) {
+    for r in x.chunks_exact_mut(w.len()) {
+        mote_kernels::ops::rms_norm_inplace(r, w, eps);
+    }
+}

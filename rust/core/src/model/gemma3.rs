@@ -6,32 +6,36 @@
 //! a GELU(tanh)-gated MLP, NeoX RoPE, and five sliding-window layers (local
 //! RoPE base 10 000) for every global one.
 
-use candle_core::Tensor;
+use std::sync::{Arc, Mutex};
 
-use super::attention::{attention, rms_norm, select_positions, split_heads, Rope};
+use candle_core::{Device, Tensor};
+use mote_kernels::ops::{add_f32, gelu_tanh_mul_inplace};
+use mote_kernels::ThreadPool;
+
+use super::attention::{attend, rms_rows, rms_rows_inplace, sized, AttnShape, Rope, Scratch};
 use super::linear::Linear;
 use super::weights::{Embedding, Weights};
 use super::{Architecture, KvCache, ModelConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Every sixth layer attends globally; the others use the sliding window.
 const GLOBAL_EVERY: usize = 6;
 const LOCAL_ROPE_BASE: f64 = 10_000.0;
 
 struct Block {
-    attn_norm: Tensor,
+    attn_norm: Vec<f32>,
     wq: Linear,
     wk: Linear,
     wv: Linear,
-    q_norm: Tensor,
-    k_norm: Tensor,
+    q_norm: Vec<f32>,
+    k_norm: Vec<f32>,
     wo: Linear,
-    post_attn_norm: Tensor,
-    ffn_norm: Tensor,
+    post_attn_norm: Vec<f32>,
+    ffn_norm: Vec<f32>,
     gate: Linear,
     up: Linear,
     down: Linear,
-    post_ffn_norm: Tensor,
+    post_ffn_norm: Vec<f32>,
     window: Option<usize>,
 }
 
@@ -45,10 +49,12 @@ pub struct Gemma3 {
     cfg: ModelConfig,
     embed: Embedding,
     blocks: Vec<Block>,
-    norm: Tensor,
+    norm: Vec<f32>,
     output: Linear,
     rope_global: Rope,
     rope_local: Rope,
+    pool: Arc<ThreadPool>,
+    scratch: Mutex<Scratch>,
 }
 
 impl Gemma3 {
@@ -65,31 +71,33 @@ impl Gemma3 {
                 let n = |s: &str| format!("blk.{i}.{s}.weight");
                 let local = (i + 1) % GLOBAL_EVERY != 0;
                 Ok(Block {
-                    attn_norm: w.vector(&n("attn_norm"), e)?,
+                    attn_norm: w.vector_f32(&n("attn_norm"), e)?,
                     wq: w.linear(&n("attn_q"), e, cfg.n_head * hd)?,
                     wk: w.linear(&n("attn_k"), e, cfg.n_kv_head * hd)?,
                     wv: w.linear(&n("attn_v"), e, cfg.n_kv_head * hd)?,
-                    q_norm: w.vector(&n("attn_q_norm"), hd)?,
-                    k_norm: w.vector(&n("attn_k_norm"), hd)?,
+                    q_norm: w.vector_f32(&n("attn_q_norm"), hd)?,
+                    k_norm: w.vector_f32(&n("attn_k_norm"), hd)?,
                     wo: w.linear(&n("attn_output"), cfg.n_head * hd, e)?,
-                    post_attn_norm: w.vector(&n("post_attention_norm"), e)?,
-                    ffn_norm: w.vector(&n("ffn_norm"), e)?,
+                    post_attn_norm: w.vector_f32(&n("post_attention_norm"), e)?,
+                    ffn_norm: w.vector_f32(&n("ffn_norm"), e)?,
                     gate: w.linear(&n("ffn_gate"), e, cfg.n_ff)?,
                     up: w.linear(&n("ffn_up"), e, cfg.n_ff)?,
                     down: w.linear(&n("ffn_down"), cfg.n_ff, e)?,
-                    post_ffn_norm: w.vector(&n("post_ffw_norm"), e)?,
+                    post_ffn_norm: w.vector_f32(&n("post_ffw_norm"), e)?,
                     window: if local { cfg.sliding_window } else { None },
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            rope_global: Rope::new(cfg.rope_base, hd, max_len, false, &w.device)?,
-            rope_local: Rope::new(LOCAL_ROPE_BASE, hd, max_len, false, &w.device)?,
-            norm: w.vector("output_norm.weight", e)?,
+            rope_global: Rope::new(cfg.rope_base, hd, max_len, false),
+            rope_local: Rope::new(LOCAL_ROPE_BASE, hd, max_len, false),
+            norm: w.vector_f32("output_norm.weight", e)?,
             embed,
             blocks,
             output,
             cfg,
+            pool: w.pool.clone(),
+            scratch: Mutex::new(Scratch::default()),
         })
     }
 }
@@ -106,28 +114,53 @@ impl Architecture for Gemma3 {
 
     fn forward(&self, tokens: &[u32], cache: &mut KvCache, all_logits: bool) -> Result<Tensor> {
         let c = &self.cfg;
-        let (hd, eps) = (c.head_dim, c.rms_eps);
+        let m = tokens.len();
+        if m == 0 {
+            return Err(Error::InvalidArgument("forward needs at least one token".into()));
+        }
+        let (e, hd, nh, nkv, ff) = (c.n_embd, c.head_dim, c.n_head, c.n_kv_head, c.n_ff);
+        let eps = c.rms_eps as f32;
         let start = cache.len();
-        let scale = 1.0 / (hd as f64).sqrt();
-        let mut x = (self.embed.lookup(tokens)?.unsqueeze(0)? * (c.n_embd as f64).sqrt())?;
+        let mut guard = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        let Scratch { x, h, q, k, v, att, o, gate, up } = &mut *guard;
+        let x = sized(x, m * e);
+        let h = sized(h, m * e);
+        let o = sized(o, m * e);
+        let (q, k, v) = (sized(q, m * nh * hd), sized(k, m * nkv * hd), sized(v, m * nkv * hd));
+        let att = sized(att, m * nh * hd);
+        let (gate, up) = (sized(gate, m * ff), sized(up, m * ff));
+        self.embed.lookup_into(tokens, x)?;
+        let embed_scale = (e as f64).sqrt() as f32;
+        x.iter_mut().for_each(|v| *v *= embed_scale);
         for (il, b) in self.blocks.iter().enumerate() {
             let rope = if b.window.is_some() { &self.rope_local } else { &self.rope_global };
-            let h = rms_norm(&x, &b.attn_norm, eps)?;
-            let q = rms_norm(&split_heads(&b.wq.forward(&h)?, c.n_head, hd)?, &b.q_norm, eps)?;
-            let k = rms_norm(&split_heads(&b.wk.forward(&h)?, c.n_kv_head, hd)?, &b.k_norm, eps)?;
-            let v = split_heads(&b.wv.forward(&h)?, c.n_kv_head, hd)?;
-            let (q, k) = (rope.apply(&q, start)?, rope.apply(&k, start)?);
-            let (k, v) = cache.append(il, &k, &v)?;
-            let a = attention(&q, &k, &v, start, scale, b.window)?;
-            let a = rms_norm(&b.wo.forward(&a)?, &b.post_attn_norm, eps)?;
-            x = (x + a)?;
-            let h = rms_norm(&x, &b.ffn_norm, eps)?;
-            let g = b.gate.forward(&h)?.gelu()?;
-            let f = b.down.forward(&(g * b.up.forward(&h)?)?)?;
-            x = (x + rms_norm(&f, &b.post_ffn_norm, eps)?)?;
+            let shape = AttnShape { n_head: nh, n_kv_head: nkv, head_dim: hd, scale: 1.0 / (hd as f32).sqrt(), window: b.window };
+            rms_rows(x, &b.attn_norm, eps, h);
+            Linear::matmul_many(h, m, &mut [(&b.wq, &mut *q), (&b.wk, &mut *k), (&b.wv, &mut *v)])?;
+            rms_rows_inplace(q, &b.q_norm, eps);
+            rms_rows_inplace(k, &b.k_norm, eps);
+            for t in 0..m {
+                rope.apply(&mut q[t * nh * hd..][..nh * hd], start + t);
+                rope.apply(&mut k[t * nkv * hd..][..nkv * hd], start + t);
+            }
+            cache.write(il, k, v, m)?;
+            attend(&self.pool, &shape, q, cache.layer(il), start, m, att);
+            b.wo.matmul(att, m, o)?;
+            rms_rows_inplace(o, &b.post_attn_norm, eps);
+            add_f32(o, x);
+            rms_rows(x, &b.ffn_norm, eps, h);
+            Linear::matmul_many(h, m, &mut [(&b.gate, &mut *gate), (&b.up, &mut *up)])?;
+            gelu_tanh_mul_inplace(gate, up);
+            b.down.matmul(up, m, o)?;
+            rms_rows_inplace(o, &b.post_ffn_norm, eps);
+            add_f32(o, x);
         }
-        cache.advance(tokens.len());
-        let x = rms_norm(&select_positions(&x, all_logits)?, &self.norm, eps)?;
-        Ok(self.output.forward(&x)?.squeeze(0)?)
+        cache.advance(m);
+        let rows = if all_logits { m } else { 1 };
+        let last = &x[(m - rows) * e..];
+        rms_rows(last, &self.norm, eps, &mut h[..rows * e]);
+        let mut logits = vec![0f32; rows * c.vocab_size];
+        self.output.matmul(&h[..rows * e], rows, &mut logits)?;
+        Ok(Tensor::from_vec(logits, (rows, c.vocab_size), &Device::Cpu)?)
     }
 }

@@ -82,6 +82,35 @@ impl Linear {
         }
     }
 
+    /// y (m × out_features) = x (m × in_features) · Wᵀ.
+    pub fn matmul(&self, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
+        Self::matmul_many(x, m, &mut [(self, y)])
+    }
+
+    /// Several products of the same input; kernel-backed ones run as a
+    /// single parallel job with the input quantized once.
+    pub fn matmul_many(x: &[f32], m: usize, parts: &mut [(&Linear, &mut [f32])]) -> Result<()> {
+        let kernels: Option<Vec<&KernelMatmul>> = parts
+            .iter()
+            .map(|(l, _)| match &l.backend {
+                Backend::Kernel(k) => Some(k),
+                Backend::Candle(_) => None,
+            })
+            .collect();
+        if let Some(ks) = kernels {
+            let pool = ks[0].pool.clone();
+            let mut qp: Vec<(&QMatrix, &mut [f32])> = ks.iter().zip(parts.iter_mut()).map(|(k, (_, y))| (&*k.m, &mut **y)).collect();
+            QMatrix::matmul_many(&pool, x, m, &mut qp);
+            return Ok(());
+        }
+        for (l, y) in parts.iter_mut() {
+            let t = Tensor::from_slice(&x[..m * l.in_features], (m, l.in_features), &candle_core::Device::Cpu)?;
+            let out = l.forward(&t)?.flatten_all()?.to_vec1::<f32>()?;
+            y[..out.len()].copy_from_slice(&out);
+        }
+        Ok(())
+    }
+
     /// `x`: (..., in_features) → (..., out_features).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match &self.backend {

@@ -1,21 +1,25 @@
 //! Llama-family decoder (SmolLM2, Llama 3.2): pre-norm blocks with RMS norm,
 //! grouped-query attention with adjacent-pair RoPE, and a SiLU-gated MLP.
 
-use candle_core::{Module, Tensor};
+use std::sync::{Arc, Mutex};
 
-use super::attention::{attention, rms_norm, select_positions, split_heads, Rope};
+use candle_core::{Device, Tensor};
+use mote_kernels::ops::{add_f32, silu_mul_inplace};
+use mote_kernels::ThreadPool;
+
+use super::attention::{attend, rms_rows, sized, AttnShape, Rope, Scratch};
 use super::linear::Linear;
 use super::weights::{Embedding, Weights};
 use super::{Architecture, KvCache, ModelConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 struct Block {
-    attn_norm: Tensor,
+    attn_norm: Vec<f32>,
     wq: Linear,
     wk: Linear,
     wv: Linear,
     wo: Linear,
-    ffn_norm: Tensor,
+    ffn_norm: Vec<f32>,
     gate: Linear,
     up: Linear,
     down: Linear,
@@ -31,9 +35,11 @@ pub struct Llama {
     cfg: ModelConfig,
     embed: Embedding,
     blocks: Vec<Block>,
-    norm: Tensor,
+    norm: Vec<f32>,
     output: Linear,
     rope: Rope,
+    pool: Arc<ThreadPool>,
+    scratch: Mutex<Scratch>,
 }
 
 impl Llama {
@@ -49,12 +55,12 @@ impl Llama {
             .map(|i| {
                 let n = |s: &str| format!("blk.{i}.{s}.weight");
                 Ok(Block {
-                    attn_norm: w.vector(&n("attn_norm"), e)?,
+                    attn_norm: w.vector_f32(&n("attn_norm"), e)?,
                     wq: w.linear(&n("attn_q"), e, cfg.n_head * hd)?,
                     wk: w.linear(&n("attn_k"), e, cfg.n_kv_head * hd)?,
                     wv: w.linear(&n("attn_v"), e, cfg.n_kv_head * hd)?,
                     wo: w.linear(&n("attn_output"), cfg.n_head * hd, e)?,
-                    ffn_norm: w.vector(&n("ffn_norm"), e)?,
+                    ffn_norm: w.vector_f32(&n("ffn_norm"), e)?,
                     gate: w.linear(&n("ffn_gate"), e, cfg.n_ff)?,
                     up: w.linear(&n("ffn_up"), e, cfg.n_ff)?,
                     down: w.linear(&n("ffn_down"), cfg.n_ff, e)?,
@@ -62,12 +68,14 @@ impl Llama {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            rope: Rope::new(cfg.rope_base, hd, max_len, true, &w.device)?,
-            norm: w.vector("output_norm.weight", e)?,
+            rope: Rope::new(cfg.rope_base, hd, max_len, true),
+            norm: w.vector_f32("output_norm.weight", e)?,
             embed,
             blocks,
             output,
             cfg,
+            pool: w.pool.clone(),
+            scratch: Mutex::new(Scratch::default()),
         })
     }
 }
@@ -84,23 +92,46 @@ impl Architecture for Llama {
 
     fn forward(&self, tokens: &[u32], cache: &mut KvCache, all_logits: bool) -> Result<Tensor> {
         let c = &self.cfg;
-        let start = cache.len();
-        let scale = 1.0 / (c.head_dim as f64).sqrt();
-        let mut x = self.embed.lookup(tokens)?.unsqueeze(0)?;
-        for (il, b) in self.blocks.iter().enumerate() {
-            let h = rms_norm(&x, &b.attn_norm, c.rms_eps)?;
-            let q = self.rope.apply(&split_heads(&b.wq.forward(&h)?, c.n_head, c.head_dim)?, start)?;
-            let k = self.rope.apply(&split_heads(&b.wk.forward(&h)?, c.n_kv_head, c.head_dim)?, start)?;
-            let v = split_heads(&b.wv.forward(&h)?, c.n_kv_head, c.head_dim)?;
-            let (k, v) = cache.append(il, &k, &v)?;
-            let a = attention(&q, &k, &v, start, scale, None)?;
-            x = (x + b.wo.forward(&a)?)?;
-            let h = rms_norm(&x, &b.ffn_norm, c.rms_eps)?;
-            let g = candle_nn::Activation::Silu.forward(&b.gate.forward(&h)?)?;
-            x = (x + b.down.forward(&(g * b.up.forward(&h)?)?)?)?;
+        let m = tokens.len();
+        if m == 0 {
+            return Err(Error::InvalidArgument("forward needs at least one token".into()));
         }
-        cache.advance(tokens.len());
-        let x = rms_norm(&select_positions(&x, all_logits)?, &self.norm, c.rms_eps)?;
-        Ok(self.output.forward(&x)?.squeeze(0)?)
+        let (e, hd, nh, nkv, ff) = (c.n_embd, c.head_dim, c.n_head, c.n_kv_head, c.n_ff);
+        let eps = c.rms_eps as f32;
+        let start = cache.len();
+        let shape = AttnShape { n_head: nh, n_kv_head: nkv, head_dim: hd, scale: 1.0 / (hd as f32).sqrt(), window: None };
+        let mut guard = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        let Scratch { x, h, q, k, v, att, o, gate, up } = &mut *guard;
+        let x = sized(x, m * e);
+        let h = sized(h, m * e);
+        let o = sized(o, m * e);
+        let (q, k, v) = (sized(q, m * nh * hd), sized(k, m * nkv * hd), sized(v, m * nkv * hd));
+        let att = sized(att, m * nh * hd);
+        let (gate, up) = (sized(gate, m * ff), sized(up, m * ff));
+        self.embed.lookup_into(tokens, x)?;
+        for (il, b) in self.blocks.iter().enumerate() {
+            rms_rows(x, &b.attn_norm, eps, h);
+            Linear::matmul_many(h, m, &mut [(&b.wq, &mut *q), (&b.wk, &mut *k), (&b.wv, &mut *v)])?;
+            for t in 0..m {
+                self.rope.apply(&mut q[t * nh * hd..][..nh * hd], start + t);
+                self.rope.apply(&mut k[t * nkv * hd..][..nkv * hd], start + t);
+            }
+            cache.write(il, k, v, m)?;
+            attend(&self.pool, &shape, q, cache.layer(il), start, m, att);
+            b.wo.matmul(att, m, o)?;
+            add_f32(o, x);
+            rms_rows(x, &b.ffn_norm, eps, h);
+            Linear::matmul_many(h, m, &mut [(&b.gate, &mut *gate), (&b.up, &mut *up)])?;
+            silu_mul_inplace(gate, up);
+            b.down.matmul(up, m, o)?;
+            add_f32(o, x);
+        }
+        cache.advance(m);
+        let rows = if all_logits { m } else { 1 };
+        let last = &x[(m - rows) * e..];
+        rms_rows(last, &self.norm, eps, &mut h[..rows * e]);
+        let mut logits = vec![0f32; rows * c.vocab_size];
+        self.output.matmul(&h[..rows * e], rows, &mut logits)?;
+        Ok(Tensor::from_vec(logits, (rows, c.vocab_size), &Device::Cpu)?)
     }
 }

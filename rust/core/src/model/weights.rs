@@ -87,6 +87,11 @@ impl<'a> Weights<'a> {
         Ok(self.qtensor(info)?.dequantize(&self.device)?.to_dtype(DType::F32)?)
     }
 
+    /// [`vector`](Self::vector) as plain f32 values.
+    pub fn vector_f32(&self, name: &str, len: usize) -> Result<Vec<f32>> {
+        Ok(self.vector(name, len)?.to_vec1::<f32>()?)
+    }
+
     pub fn embedding(&self, name: &str, n_embd: usize, vocab: usize) -> Result<Embedding> {
         let info = self.info_with_dims(name, &[n_embd, vocab])?;
         let kernel = match kernel_type(info.dtype) {
@@ -125,6 +130,22 @@ pub struct Embedding {
 impl Embedding {
     pub fn vocab(&self) -> usize {
         self.vocab
+    }
+
+    /// The rows of `tokens`, back to back, into `out` (tokens.len() × n_embd).
+    pub fn lookup_into(&self, tokens: &[u32], out: &mut [f32]) -> Result<()> {
+        if let Some(k) = &self.kernel {
+            for (row, &t) in out.chunks_mut(self.n_embd).zip(tokens) {
+                if t as usize >= self.vocab {
+                    return Err(Error::InvalidArgument(format!("token id {t} is outside the vocabulary of {}", self.vocab)));
+                }
+                k.dequantize_row(t as usize, row);
+            }
+            return Ok(());
+        }
+        let rows = self.lookup(tokens)?.flatten_all()?.to_vec1::<f32>()?;
+        out[..rows.len()].copy_from_slice(&rows);
+        Ok(())
     }
 
     /// (tokens.len(), n_embd) f32.

@@ -5,6 +5,15 @@
 
 use crate::blocks::*;
 
+/// Round half to even for |y| < 2²², as `round_ties_even` does: adding and
+/// subtracting 1.5·2²³ leaves the FPU's default rounding to do it. Without
+/// SSE4.1 (the generic x86-64 baseline) `round_ties_even` is a libm call per value.
+#[inline(always)]
+fn round_even(y: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (y + MAGIC) - MAGIC
+}
+
 #[inline(always)]
 fn amax(x: &[f32]) -> f32 {
     x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
@@ -18,7 +27,7 @@ fn q8_block(x: &[f32], qs: &mut [i8; QK]) -> (f32, i32) {
     let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
     let mut sum = 0i32;
     for (q, &v) in qs.iter_mut().zip(x) {
-        let r = (v * id).round_ties_even() as i32;
+        let r = round_even(v * id) as i32;
         *q = r as i8;
         sum += r;
     }
@@ -62,7 +71,7 @@ pub fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
         }
         let iscale = -127.0 / max;
         for (q, &v) in b.qs.iter_mut().zip(xs) {
-            *q = ((iscale * v).round_ties_even() as i32).min(127) as i8;
+            *q = (round_even(iscale * v) as i32).min(127) as i8;
         }
         for (s, qs) in b.bsums.iter_mut().zip(b.qs.chunks_exact(16)) {
             *s = qs.iter().map(|&q| q as i16).sum();

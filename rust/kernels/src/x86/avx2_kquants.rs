@@ -147,3 +147,95 @@ pub unsafe fn vec_dot_q6k(nb: usize, w: *const u8, a: *const u8) -> f32 {
     }
     acc
 }
+
+/// Q4_K · four Q8_K activation rows `stride` bytes apart: each block's scales
+/// and nibbles are unpacked once for the four rows (prefill).
+///
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` Q4_K blocks, each row of `a` `nb` 4-aligned Q8_K blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn tile4_q4k(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+    let m4 = _mm256_set1_epi8(0x0f);
+    let mut acc = [0.0f32; 4];
+    for i in 0..nb {
+        let x = w.add(i * 144);
+        let ys = [0, 1, 2, 3].map(|k| a.add(k * stride + i * Q8K_BYTES));
+        let (sc, mn) = unpack_k_scales(&*(x.add(4) as *const [u8; 12]));
+        let mut sumi = [_mm256_setzero_si256(); 4];
+        for c in 0..4 {
+            let q = load256(x.add(16 + 32 * c));
+            let lo = _mm256_and_si256(q, m4);
+            let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            for k in 0..4 {
+                let y = ys[k].add(Q8K_QS + 64 * c);
+                let p0 = scaled(lo, load256(y), sc[2 * c]);
+                let p1 = scaled(hi, load256(y.add(32)), sc[2 * c + 1]);
+                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(p0, p1));
+            }
+        }
+        let (d, dmin) = (h2f(x), h2f(x.add(2)));
+        for k in 0..4 {
+            let yd = q8k_d(ys[k]);
+            let isum = hsum_epi32(sumi[k]) as f32;
+            let msum = hsum_epi32(k_mins(&mn, ys[k])) as f32;
+            acc[k] += d * yd * isum - dmin * yd * msum;
+        }
+    }
+    acc
+}
+
+/// Q6_K · four Q8_K activation rows `stride` bytes apart (see [`tile4_q4k`]).
+///
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` Q6_K blocks, each row of `a` `nb` 4-aligned Q8_K blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn tile4_q6k(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+    let m4 = _mm256_set1_epi8(0x0f);
+    let m30 = _mm256_set1_epi8(0x30);
+    let pick = |g: i8| {
+        let (l0, l1, h0, h1) = (4 * g, 4 * g + 1, 4 * g + 2, 4 * g + 3);
+        _mm256_setr_epi8(
+            l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, //
+            h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1,
+        )
+    };
+    let picks = [pick(0), pick(1), pick(2), pick(3)];
+    let mut acc = [0.0f32; 4];
+    for i in 0..nb {
+        let x = w.add(i * 210);
+        let ys = [0, 1, 2, 3].map(|k| a.add(k * stride + i * Q8K_BYTES));
+        let s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(x.add(192) as *const __m128i));
+        let mut sumi = ys.map(|y| {
+            let corr = _mm256_slli_epi32(_mm256_madd_epi16(load256(y.add(Q8K_BSUMS)), s16), 5);
+            _mm256_sub_epi32(_mm256_setzero_si256(), corr)
+        });
+        for n in 0..2 {
+            let ql0 = load256(x.add(64 * n));
+            let ql1 = load256(x.add(64 * n + 32));
+            let qh = load256(x.add(128 + 32 * n));
+            let q = [
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+            ];
+            let half_scales = if n == 0 {
+                _mm256_permute2x128_si256(s16, s16, 0x00)
+            } else {
+                _mm256_permute2x128_si256(s16, s16, 0x11)
+            };
+            for g in 0..4 {
+                let sv = _mm256_shuffle_epi8(half_scales, picks[g]);
+                for k in 0..4 {
+                    let yv = load256(ys[k].add(Q8K_QS + 128 * n + 32 * g));
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q[g], yv), sv));
+                }
+            }
+        }
+        let d = h2f(x.add(208));
+        for k in 0..4 {
+            acc[k] += d * q8k_d(ys[k]) * hsum_epi32(sumi[k]) as f32;
+        }
+    }
+    acc
+}

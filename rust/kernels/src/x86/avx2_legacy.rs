@@ -59,17 +59,32 @@ macro_rules! kernel {
             }
             i += 8;
         }
-        let mut tail = 0.0f32;
-        while i < $nb {
-            let $x = $w.add(i * $ws);
-            let $y = $a.add(i * ab);
-            tail += h2f($x) * *ad.add(i) * hsum_epi32($isum) as f32;
-            if $min {
-                tail += h2f($x.add(2)) * *ad.add($nb + i);
+        if i < $nb {
+            // The last 1–7 blocks take the same vector path with zeroed lanes:
+            // done one by one they cost as much as 8 full blocks (640-wide
+            // rows, e.g. Gemma's output layer, have 4 of 20 blocks here).
+            let rem = $nb - i;
+            let mut s = [_mm256_setzero_si256(); 8];
+            let (mut dwh, mut da, mut mwh, mut sa) = ([0i16; 8], [0f32; 8], [0i16; 8], [0f32; 8]);
+            for k in 0..rem {
+                let $x = $w.add((i + k) * $ws);
+                let $y = $a.add((i + k) * ab);
+                s[k] = $isum;
+                dwh[k] = ($x as *const i16).read_unaligned();
+                da[k] = *ad.add(i + k);
+                if $min {
+                    mwh[k] = ($x.add(2) as *const i16).read_unaligned();
+                    sa[k] = *ad.add($nb + i + k);
+                }
             }
-            i += 1;
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(dwh.as_ptr() as *const __m128i));
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_loadu_ps(da.as_ptr())), hsum8(s), acc);
+            if $min {
+                let mw = _mm256_cvtph_ps(_mm_loadu_si128(mwh.as_ptr() as *const __m128i));
+                accm = _mm256_fmadd_ps(mw, _mm256_loadu_ps(sa.as_ptr()), accm);
+            }
         }
-        hsum_ps(_mm256_add_ps(acc, accm)) + tail
+        hsum_ps(_mm256_add_ps(acc, accm))
     }};
 }
 

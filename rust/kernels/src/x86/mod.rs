@@ -1,6 +1,7 @@
 //! x86-64 kernels. Only reachable through `dispatch` after run-time detection
 //! of AVX2, FMA and F16C; nothing here is compiled with a raised baseline.
 
+pub mod avx2_gemm;
 pub mod avx2_kquants;
 pub mod avx2_legacy;
 mod util;
@@ -17,5 +18,18 @@ pub(crate) fn dot_fn(qtype: QuantType) -> Option<DotFn> {
         QuantType::Q4K => avx2_kquants::vec_dot_q4k,
         QuantType::Q5K => avx2_kquants::vec_dot_q5k,
         QuantType::Q6K => avx2_kquants::vec_dot_q6k,
+    })
+}
+
+pub(crate) fn tile4_fn(qtype: QuantType) -> Option<crate::dispatch::Tile4Fn> {
+    Some(match qtype {
+        QuantType::Q4_0 => avx2_gemm::tile4_q4_0,
+        QuantType::Q4_1 => avx2_gemm::tile4_q4_1,
+        QuantType::Q5_0 => avx2_gemm::tile4_q5_0,
+        QuantType::Q5_1 => avx2_gemm::tile4_q5_1,
+        QuantType::Q8_0 => avx2_gemm::tile4_q8_0,
+        QuantType::Q4K => avx2_kquants::tile4_q4k,
+        QuantType::Q6K => avx2_kquants::tile4_q6k,
+        QuantType::Q5K => return None,
     })
 }

@@ -1,0 +1,63 @@
+//! Fixed workload for counting instructions under an emulator (see
+//! scripts/icount-aarch64.sh): `iters` row-dots of one 4096-wide weight row
+//! on one ISA. Run it twice with different `iters`; the difference divided by
+//! the difference in calls is the kernel's instructions per row, free of the
+//! setup and process start-up that both runs share.
+//!
+//!   icount <isa> <qtype> <iters>      e.g. icount dotprod q4_0 1000
+
+use mote_kernels::{supported_isas, vec_dot, ActBuf, Isa, QuantType};
+
+const COLS: usize = 4096;
+
+fn parse_isa(s: &str) -> Isa {
+    let all = [Isa::Scalar, Isa::Avx2, Isa::Neon, Isa::NeonDotprod, Isa::NeonI8mm];
+    *all.iter().find(|i| i.name() == s).unwrap_or_else(|| panic!("unknown ISA {s}"))
+}
+
+fn parse_qtype(s: &str) -> QuantType {
+    *QuantType::ALL
+        .iter()
+        .find(|q| format!("{q:?}").eq_ignore_ascii_case(s))
+        .unwrap_or_else(|| panic!("unknown quant type {s}"))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 4 {
+        eprintln!("usage: icount <isa> <qtype> <iters>");
+        std::process::exit(2);
+    }
+    let (isa, q, iters) = (parse_isa(&args[1]), parse_qtype(&args[2]), args[3].parse::<usize>().expect("iters"));
+    if !supported_isas().contains(&isa) {
+        eprintln!("icount: {isa:?} is not supported on this CPU");
+        std::process::exit(3);
+    }
+    // Deterministic data; any finite scales will do since only the work is counted.
+    let mut s = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let mut w: Vec<u8> = (0..q.row_bytes(COLS).unwrap()).map(|_| next() as u8).collect();
+    let scale_at: &[usize] = match q {
+        QuantType::Q6K => &[208],
+        QuantType::Q4_1 | QuantType::Q5_1 | QuantType::Q4K | QuantType::Q5K => &[0, 2],
+        _ => &[0],
+    };
+    for blk in w.chunks_exact_mut(q.block_bytes()) {
+        for &o in scale_at {
+            blk[o..o + 2].copy_from_slice(&0x2000u16.to_le_bytes());
+        }
+    }
+    let x: Vec<f32> = (0..COLS).map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5).collect();
+    let mut acts = ActBuf::new();
+    acts.quantize(q, &x, 1, COLS);
+    let mut sum = 0.0f32;
+    for _ in 0..iters {
+        sum += vec_dot(isa, q, std::hint::black_box(&w), &acts, 0);
+    }
+    println!("{sum}");
+}
