@@ -139,6 +139,58 @@ pub struct Scratch {
     pub up: Vec<f32>,
 }
 
+/// The per-call working buffers, each sized for `m` tokens.
+pub struct Views<'a> {
+    pub x: &'a mut [f32],
+    pub h: &'a mut [f32],
+    pub o: &'a mut [f32],
+    pub q: &'a mut [f32],
+    pub k: &'a mut [f32],
+    pub v: &'a mut [f32],
+    pub att: &'a mut [f32],
+    pub gate: &'a mut [f32],
+    pub up: &'a mut [f32],
+}
+
+impl Scratch {
+    /// Buffers for `m` tokens of a model with these dimensions, reusing last call's memory.
+    pub fn views(&mut self, m: usize, c: &super::ModelConfig) -> Views<'_> {
+        let (e, hd) = (c.n_embd, c.head_dim);
+        let Scratch { x, h, q, k, v, att, o, gate, up } = self;
+        Views {
+            x: sized(x, m * e),
+            h: sized(h, m * e),
+            o: sized(o, m * e),
+            q: sized(q, m * c.n_head * hd),
+            k: sized(k, m * c.n_kv_head * hd),
+            v: sized(v, m * c.n_kv_head * hd),
+            att: sized(att, m * c.n_head * hd),
+            gate: sized(gate, m * c.n_ff),
+            up: sized(up, m * c.n_ff),
+        }
+    }
+}
+
+/// The final norm and output projection: logits for the last row of `x`, or
+/// for every row when `all` is set. `h` is scratch of at least `x`'s size.
+pub fn logits(
+    x: &[f32],
+    m: usize,
+    all: bool,
+    norm: &[f32],
+    eps: f32,
+    h: &mut [f32],
+    output: &super::linear::Linear,
+) -> crate::error::Result<candle_core::Tensor> {
+    let e = norm.len();
+    let rows = if all { m } else { 1 };
+    rms_rows(&x[(m - rows) * e..m * e], norm, eps, &mut h[..rows * e]);
+    let vocab = output.out_features();
+    let mut out = vec![0f32; rows * vocab];
+    output.matmul(&h[..rows * e], rows, &mut out)?;
+    Ok(candle_core::Tensor::from_vec(out, (rows, vocab), &candle_core::Device::Cpu)?)
+}
+
 /// `v` resized to exactly `n` values (contents unspecified).
 pub fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
     v.resize(n, 0.0);

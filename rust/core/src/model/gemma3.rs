@@ -8,11 +8,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use mote_kernels::ops::{add_f32, gelu_tanh_mul_inplace};
 use mote_kernels::ThreadPool;
 
-use super::attention::{attend, rms_rows, rms_rows_inplace, sized, AttnShape, Rope, Scratch};
+use super::attention::{attend, logits, rms_rows, rms_rows_inplace, AttnShape, Rope, Scratch, Views};
 use super::linear::Linear;
 use super::weights::{Embedding, Weights};
 use super::{Architecture, KvCache, ModelConfig};
@@ -118,17 +118,11 @@ impl Architecture for Gemma3 {
         if m == 0 {
             return Err(Error::InvalidArgument("forward needs at least one token".into()));
         }
-        let (e, hd, nh, nkv, ff) = (c.n_embd, c.head_dim, c.n_head, c.n_kv_head, c.n_ff);
+        let (e, hd, nh, nkv) = (c.n_embd, c.head_dim, c.n_head, c.n_kv_head);
         let eps = c.rms_eps as f32;
         let start = cache.len();
         let mut guard = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        let Scratch { x, h, q, k, v, att, o, gate, up } = &mut *guard;
-        let x = sized(x, m * e);
-        let h = sized(h, m * e);
-        let o = sized(o, m * e);
-        let (q, k, v) = (sized(q, m * nh * hd), sized(k, m * nkv * hd), sized(v, m * nkv * hd));
-        let att = sized(att, m * nh * hd);
-        let (gate, up) = (sized(gate, m * ff), sized(up, m * ff));
+        let Views { x, h, o, q, k, v, att, gate, up } = guard.views(m, c);
         self.embed.lookup_into(tokens, x)?;
         let embed_scale = (e as f64).sqrt() as f32;
         x.iter_mut().for_each(|v| *v *= embed_scale);
@@ -156,11 +150,6 @@ impl Architecture for Gemma3 {
             add_f32(o, x);
         }
         cache.advance(m);
-        let rows = if all_logits { m } else { 1 };
-        let last = &x[(m - rows) * e..];
-        rms_rows(last, &self.norm, eps, &mut h[..rows * e]);
-        let mut logits = vec![0f32; rows * c.vocab_size];
-        self.output.matmul(&h[..rows * e], rows, &mut logits)?;
-        Ok(Tensor::from_vec(logits, (rows, c.vocab_size), &Device::Cpu)?)
+        logits(x, m, all_logits, &self.norm, eps, h, &self.output)
     }
 }

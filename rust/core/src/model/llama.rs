@@ -3,11 +3,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use mote_kernels::ops::{add_f32, silu_mul_inplace};
 use mote_kernels::ThreadPool;
 
-use super::attention::{attend, rms_rows, sized, AttnShape, Rope, Scratch};
+use super::attention::{attend, logits, rms_rows, AttnShape, Rope, Scratch, Views};
 use super::linear::Linear;
 use super::weights::{Embedding, Weights};
 use super::{Architecture, KvCache, ModelConfig};
@@ -96,18 +96,12 @@ impl Architecture for Llama {
         if m == 0 {
             return Err(Error::InvalidArgument("forward needs at least one token".into()));
         }
-        let (e, hd, nh, nkv, ff) = (c.n_embd, c.head_dim, c.n_head, c.n_kv_head, c.n_ff);
+        let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_kv_head);
         let eps = c.rms_eps as f32;
         let start = cache.len();
         let shape = AttnShape { n_head: nh, n_kv_head: nkv, head_dim: hd, scale: 1.0 / (hd as f32).sqrt(), window: None };
         let mut guard = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        let Scratch { x, h, q, k, v, att, o, gate, up } = &mut *guard;
-        let x = sized(x, m * e);
-        let h = sized(h, m * e);
-        let o = sized(o, m * e);
-        let (q, k, v) = (sized(q, m * nh * hd), sized(k, m * nkv * hd), sized(v, m * nkv * hd));
-        let att = sized(att, m * nh * hd);
-        let (gate, up) = (sized(gate, m * ff), sized(up, m * ff));
+        let Views { x, h, o, q, k, v, att, gate, up } = guard.views(m, c);
         self.embed.lookup_into(tokens, x)?;
         for (il, b) in self.blocks.iter().enumerate() {
             rms_rows(x, &b.attn_norm, eps, h);
@@ -127,11 +121,6 @@ impl Architecture for Llama {
             add_f32(o, x);
         }
         cache.advance(m);
-        let rows = if all_logits { m } else { 1 };
-        let last = &x[(m - rows) * e..];
-        rms_rows(last, &self.norm, eps, &mut h[..rows * e]);
-        let mut logits = vec![0f32; rows * c.vocab_size];
-        self.output.matmul(&h[..rows * e], rows, &mut logits)?;
-        Ok(Tensor::from_vec(logits, (rows, c.vocab_size), &Device::Cpu)?)
+        logits(x, m, all_logits, &self.norm, eps, h, &self.output)
     }
 }
