@@ -2,34 +2,15 @@
 //! wrappers rely on, checked from Rust with the real SmolLM2 model
 //! (MOTE_TEST_MODEL, or the cache filled by scripts/fetch-models.sh).
 
-use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mote_ffi::{Engine, GenerationConfig, LoadOptions, MoteError, Reply, TaskHandle, TokenListener};
+use mote_ffi::{Engine, LoadOptions, MoteError, Reply, TaskHandle, TokenListener};
 
-fn model_path() -> String {
-    let path = std::env::var_os("MOTE_TEST_MODEL").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").expect("HOME");
-        PathBuf::from(home).join(".cache/mote/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    });
-    assert!(path.is_file(), "{} missing: run scripts/fetch-models.sh smollm2", path.display());
-    path.to_string_lossy().into_owned()
-}
+mod common;
 
-fn greedy(max_tokens: u32) -> GenerationConfig {
-    GenerationConfig {
-        max_tokens,
-        temperature: 0.0,
-        top_k: 0,
-        top_p: 1.0,
-        min_p: 0.0,
-        repetition_penalty: 1.0,
-        seed: None,
-        stop: vec![],
-    }
-}
+use common::{greedy, model_path};
 
 fn engine() -> Arc<Engine> {
     Engine::load(model_path(), LoadOptions { context_length: 512, ..Default::default() }).expect("load")

@@ -2,36 +2,17 @@
 //! real SmolLM2 model: pressure levels through the FFI types, snapshots, the
 //! pre-load refusal, and a chat that carries on after each release.
 
-use std::path::PathBuf;
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mote_ffi::{
-    ChatSession, Engine, GenerationConfig, LoadOptions, MoteError, PressureLevel, Reply, TokenListener,
+    ChatSession, Engine, LoadOptions, MoteError, PressureLevel, Reply, TokenListener,
 };
 
-fn model_path() -> String {
-    let path = std::env::var_os("MOTE_TEST_MODEL").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").expect("HOME");
-        PathBuf::from(home).join(".cache/mote/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    });
-    assert!(path.is_file(), "{} missing: run scripts/fetch-models.sh smollm2", path.display());
-    path.to_string_lossy().into_owned()
-}
+mod common;
 
-fn greedy(max_tokens: u32) -> GenerationConfig {
-    GenerationConfig {
-        max_tokens,
-        temperature: 0.0,
-        top_k: 0,
-        top_p: 1.0,
-        min_p: 0.0,
-        repetition_penalty: 1.0,
-        seed: None,
-        stop: vec![],
-    }
-}
+use common::{greedy, model_path};
 
 struct Done(Mutex<Sender<Result<Reply, MoteError>>>);
 
