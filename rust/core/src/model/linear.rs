@@ -40,6 +40,11 @@ pub fn kernel_type(t: GgmlType) -> Option<QuantType> {
     })
 }
 
+/// Heap bytes held by a set of matrices beyond the memory map.
+pub fn heap_bytes<'a>(all: impl IntoIterator<Item = &'a Linear>) -> u64 {
+    all.into_iter().map(Linear::heap_bytes).sum()
+}
+
 /// Whether weights of this type are used straight from the memory map (no heap copy).
 pub fn zero_copy(t: GgmlType) -> bool {
     kernel_type(t).is_some()

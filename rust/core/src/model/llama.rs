@@ -8,7 +8,7 @@ use mote_kernels::ops::{add_f32, silu_mul_inplace};
 use mote_kernels::ThreadPool;
 
 use super::attention::{attend, logits, rms_rows, AttnShape, Rope, Scratch, Views};
-use super::linear::Linear;
+use super::linear::{heap_bytes, Linear};
 use super::weights::{Embedding, Weights};
 use super::{Architecture, KvCache, ModelConfig};
 use crate::error::{Error, Result};
@@ -86,8 +86,7 @@ impl Architecture for Llama {
     }
 
     fn heap_weight_bytes(&self) -> u64 {
-        let blocks: u64 = self.blocks.iter().map(|b| b.linears().iter().map(|l| l.heap_bytes()).sum::<u64>()).sum();
-        blocks + self.output.heap_bytes()
+        heap_bytes(self.blocks.iter().flat_map(|b| b.linears()).chain([&self.output]))
     }
 
     fn forward(&self, tokens: &[u32], cache: &mut KvCache, all_logits: bool) -> Result<Tensor> {
