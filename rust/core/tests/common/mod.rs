@@ -43,7 +43,7 @@ pub fn model_path(name: &str) -> PathBuf {
 pub fn vectors() -> serde_json::Value {
     let path = std::env::var_os("MOTE_VECTORS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/vectors/visible.json"));
+        .unwrap_or_else(|| workspace_root().join("rust/testdata/vectors/visible.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
