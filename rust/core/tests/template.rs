@@ -217,7 +217,7 @@ fn a_leading_bos_is_dropped_when_the_tokenizer_adds_one() {
 }
 
 #[test]
-fn an_unparsable_model_template_falls_back_to_the_default() {
+fn an_unparsable_model_template_is_an_error_unless_overridden() {
     let md = vec![
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         (
@@ -229,10 +229,22 @@ fn an_unparsable_model_template_falls_back_to_the_default() {
     ];
     let g = GgufFile::from_bytes(common::write_gguf(&md, &[])).unwrap();
     let tok = Tokenizer::from_gguf(&g).unwrap();
-    let t = ChatTemplate::from_gguf(&g, &tok).unwrap();
-    assert!(t.is_default());
-    assert_eq!(
-        t.render(&[ChatMessage::new(Role::User, "Hi")], true).unwrap(),
-        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
-    );
+    // No silent default: the prompt format would be wrong.
+    match ChatTemplate::from_gguf(&g, &tok) {
+        Err(Error::Template(msg)) => {
+            assert!(msg.contains("tokenizer.chat_template") && msg.contains("does not parse"), "{msg}");
+            assert!(msg.contains("unexpected end of input"), "{msg}");
+        }
+        other => panic!("expected a template error, got {other:?}"),
+    }
+    // An override replaces the model's template without parsing it.
+    let chatml = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}";
+    let t = ChatTemplate::from_gguf_or_override(&g, &tok, Some(chatml)).unwrap();
+    assert!(!t.is_default());
+    assert_eq!(t.render(&[ChatMessage::new(Role::User, "Hi")], true).unwrap(), "<|im_start|>user\nHi<|im_end|>\n");
+    // A broken override is an error too, named as the override's.
+    match ChatTemplate::from_gguf_or_override(&g, &tok, Some("{% if %}")) {
+        Err(Error::Template(msg)) => assert!(msg.contains("override"), "{msg}"),
+        other => panic!("expected a template error, got {other:?}"),
+    }
 }

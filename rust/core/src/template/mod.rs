@@ -1,11 +1,19 @@
-//! Chat templates: the model's own Jinja template from GGUF metadata (as
-//! Hugging Face renders it), or a default chosen by the vocabulary.
+//! Chat templates: the model's own Jinja template from GGUF metadata, or a
+//! default chosen by the vocabulary.
+//!
+//! Rendering matches Hugging Face transformers (Python jinja2 in an
+//! `ImmutableSandboxedEnvironment` with `trim_blocks`, `lstrip_blocks`, loop
+//! controls, `raise_exception`, `strftime_now` and its own `tojson`) byte for
+//! byte on the real templates llama.cpp collects; see
+//! `tests/template_conformance.rs`. [`pycompat`] holds the differences from
+//! minijinja's defaults.
 //!
 //! Templates come from model files, which are untrusted: rendering has no
-//! file access, bounded recursion, a budget on `range()` elements and a cap
-//! on output size, and every failure is an [`Error::Template`].
+//! file access, bounded recursion, a budget on `range()` elements, on
+//! instructions and on output size, and every failure is an [`Error::Template`].
 
 mod defaults;
+mod pycompat;
 mod strftime;
 
 use std::io;
@@ -77,18 +85,32 @@ impl std::fmt::Debug for ChatTemplate {
 }
 
 impl ChatTemplate {
-    /// The model's `tokenizer.chat_template`, else a default for its vocabulary
-    /// (also when the model's template does not parse).
+    /// The model's `tokenizer.chat_template`, else a default for its
+    /// vocabulary. A model template that does not parse is an
+    /// [`Error::Template`] naming the failure, not a silent default: the
+    /// prompt format would be wrong. Pass your own template with
+    /// [`ChatTemplate::from_gguf_or_override`] to load such a model.
     pub fn from_gguf(g: &GgufFile, tok: &Tokenizer) -> Result<ChatTemplate> {
+        Self::from_gguf_or_override(g, tok, None)
+    }
+
+    /// As [`ChatTemplate::from_gguf`], but `override_source`, when given, is
+    /// used instead of the model's template (which is then not parsed at all).
+    pub fn from_gguf_or_override(g: &GgufFile, tok: &Tokenizer, override_source: Option<&str>) -> Result<ChatTemplate> {
+        if let Some(source) = override_source {
+            return Self::new(source, tok, false)
+                .map_err(|e| Error::Template(format!("the chat template override does not parse: {}", detail(e))));
+        }
         match g.get("tokenizer.chat_template") {
             Some(v) => {
                 let source =
                     v.as_str().ok_or_else(|| Error::InvalidModel("tokenizer.chat_template is not a string".into()))?;
-                Self::new(source, tok, false).or_else(|e| {
-                    // A template this engine cannot parse should not make the
-                    // model unusable; llama.cpp also falls back in this case.
-                    log::warn!("cannot use the model's chat template ({e}); using a default for its vocabulary");
-                    Self::new(defaults::for_vocab(tok), tok, true)
+                Self::new(source, tok, false).map_err(|e| {
+                    Error::Template(format!(
+                        "the model's chat template (tokenizer.chat_template) does not parse: {}; \
+                         pass a chat template override to use this model",
+                        detail(e)
+                    ))
                 })
             }
             None => Self::new(defaults::for_vocab(tok), tok, true),
@@ -100,7 +122,29 @@ impl ChatTemplate {
         Self::new(source, tok, false)
     }
 
+    /// A template from Jinja source with the given BOS/EOS texts, for a
+    /// caller without a tokenizer. The output keeps a leading BOS.
+    pub fn from_source_with_tokens(source: &str, bos_token: &str, eos_token: &str) -> Result<ChatTemplate> {
+        Self::build(source, false, bos_token, eos_token, false)
+    }
+
     fn new(source: &str, tok: &Tokenizer, is_default: bool) -> Result<ChatTemplate> {
+        Self::build(
+            source,
+            is_default,
+            tok.bos_token_str().unwrap_or_default(),
+            tok.eos_token_str().unwrap_or_default(),
+            tok.add_bos(),
+        )
+    }
+
+    fn build(
+        source: &str,
+        is_default: bool,
+        bos_token: &str,
+        eos_token: &str,
+        strip_bos: bool,
+    ) -> Result<ChatTemplate> {
         let mut env = Environment::new();
         // Hugging Face renders with these; templates are written for them.
         env.set_trim_blocks(true);
@@ -108,20 +152,27 @@ impl ChatTemplate {
         env.set_recursion_limit(RECURSION_LIMIT);
         // Bounds CPU time too: loops over large literals write nothing the output cap would catch.
         env.set_fuel(Some(FUEL));
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(pycompat::unknown_method);
         env.add_function("raise_exception", |msg: String| -> std::result::Result<Value, minijinja::Error> {
             Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
         });
         env.add_function("strftime_now", |format: String| strftime::now(&format));
         env.add_function("range", budgeted_range);
-        env.add_template_owned(TEMPLATE, source.to_owned()).map_err(template_error)?;
+        env.set_formatter(pycompat::formatter);
+        env.add_filter("tojson", pycompat::tojson);
+        env.add_filter("indent", pycompat::indent);
+        env.add_filter("string", pycompat::string_filter);
+        env.add_test("iterable", pycompat::is_iterable);
+        env.add_test("sequence", pycompat::is_sequence);
+        env.add_test("number", pycompat::is_number);
+        env.add_template_owned(TEMPLATE, generation_tags_as_scopes(source)).map_err(template_error)?;
         Ok(ChatTemplate {
             env,
             source: source.to_owned(),
             is_default,
-            bos_token: tok.bos_token_str().unwrap_or_default().to_owned(),
-            eos_token: tok.eos_token_str().unwrap_or_default().to_owned(),
-            strip_bos: tok.add_bos(),
+            bos_token: bos_token.to_owned(),
+            eos_token: eos_token.to_owned(),
+            strip_bos,
         })
     }
 
@@ -131,13 +182,48 @@ impl ChatTemplate {
         if messages.is_empty() {
             return Err(Error::InvalidArgument("a chat needs at least one message".into()));
         }
+        self.render_values(Value::from_serialize(messages), Value::from(()), add_generation_prompt)
+    }
+
+    /// The prompt text for messages and tools given as JSON, in the shapes
+    /// transformers' `apply_chat_template` takes: `messages_json` an array of
+    /// objects (`role`, `content`, and e.g. `tool_calls`, `tool_call_id`,
+    /// `name`), `tools_json` an array of JSON-schema function specs
+    /// (`{"type": "function", "function": {...}}`). Object keys keep their order.
+    pub fn render_json(
+        &self,
+        messages_json: &str,
+        tools_json: Option<&str>,
+        add_generation_prompt: bool,
+    ) -> Result<String> {
+        let parse = |what: &str, text: &str| -> Result<Value> {
+            serde_json::from_str::<Value>(text)
+                .map_err(|e| Error::InvalidArgument(format!("{what} is not valid JSON: {e}")))
+        };
+        let messages = parse("messages_json", messages_json)?;
+        if messages.kind() != minijinja::value::ValueKind::Seq {
+            return Err(Error::InvalidArgument("messages_json must be a JSON array".into()));
+        }
+        if messages.len() == Some(0) {
+            return Err(Error::InvalidArgument("a chat needs at least one message".into()));
+        }
+        let tools = match tools_json {
+            Some(t) => parse("tools_json", t)?,
+            None => Value::from(()),
+        };
+        self.render_values(messages, tools, add_generation_prompt)
+    }
+
+    fn render_values(&self, messages: Value, tools: Value, add_generation_prompt: bool) -> Result<String> {
         let tmpl = self.env.get_template(TEMPLATE).map_err(template_error)?;
+        // What transformers' apply_chat_template passes.
         let ctx = minijinja::context! {
             messages => messages,
+            tools => tools,
+            documents => Value::from(()),
             add_generation_prompt => add_generation_prompt,
             bos_token => &self.bos_token,
             eos_token => &self.eos_token,
-            tools => Value::from(()),
         };
         let mut out = CappedWriter(Vec::new());
         tmpl.render_captured_to(ctx, &mut out).map(drop).map_err(|e| {
@@ -155,8 +241,7 @@ impl ChatTemplate {
         Ok(text)
     }
 
-    /// True when a default was chosen: the model had no template, or one this
-    /// engine cannot parse.
+    /// True when a default was chosen: the model had no template.
     pub fn is_default(&self) -> bool {
         self.is_default
     }
@@ -178,6 +263,47 @@ impl ChatTemplate {
             markers.push(self.eos_token.clone());
         }
         markers
+    }
+}
+
+/// transformers' `{% generation %}…{% endgeneration %}` (marking assistant
+/// text for training masks) renders its body in a scope of its own; minijinja
+/// has no such tag, so it becomes `{% with %}…{% endwith %}`, keeping the
+/// tag's whitespace control.
+fn generation_tags_as_scopes(source: &str) -> String {
+    if !source.contains("generation") {
+        return source.to_owned();
+    }
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(i) = rest.find("{%") {
+        out.push_str(&rest[..i]);
+        let tag = &rest[i..];
+        let Some(end) = tag.find("%}") else {
+            out.push_str(tag);
+            return out;
+        };
+        let inner = &tag[2..end];
+        let trimmed = inner.trim_start_matches(['-', '+']).trim_end_matches(['-', '+']).trim();
+        let replacement = match trimmed {
+            "generation" => Some("with"),
+            "endgeneration" => Some("endwith"),
+            _ => None,
+        };
+        match replacement {
+            Some(word) => out.push_str(&format!("{{%{}%}}", inner.replacen(trimmed, word, 1))),
+            None => out.push_str(&tag[..end + 2]),
+        }
+        rest = &tag[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn detail(e: Error) -> String {
+    match e {
+        Error::Template(msg) => msg,
+        other => other.to_string(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `strftime_now(format)` for templates that print today's date (Llama 3.x,
-//! Granite). A small strftime over UTC keeps a date-time crate out of the
-//! mobile binary; unknown directives are left as written.
+//! Granite). Like transformers' `datetime.now().strftime(format)` it is the
+//! device's local time (the C library's time zone; UTC where it has none).
+//! A small strftime keeps a date-time crate out of the mobile binary; unknown
+//! directives are left as written, as Python does.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,6 +22,13 @@ const MONTHS: [&str; 12] = [
 ];
 const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
+/// Day of the year, 1-based.
+fn day_of_year(year: i64, month: u32, day: u32) -> u32 {
+    const BEFORE: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    BEFORE[(month - 1) as usize] + day + u32::from(leap && month > 2)
+}
+
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -36,7 +45,27 @@ fn civil(days: i64) -> (i64, u32, u32) {
 
 pub(super) fn now(format: &str) -> String {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    format_at(format, secs)
+    format_at(format, secs + utc_offset(secs))
+}
+
+/// Seconds east of UTC of the local time zone at `unix_secs`.
+#[cfg(unix)]
+fn utc_offset(unix_secs: i64) -> i64 {
+    let t = unix_secs as libc::time_t;
+    // SAFETY: localtime_r writes only into `tm`, which outlives the call.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff as i64
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn utc_offset(_unix_secs: i64) -> i64 {
+    0
 }
 
 pub(super) fn format_at(format: &str, unix_secs: i64) -> String {
@@ -71,6 +100,9 @@ pub(super) fn format_at(format: &str, unix_secs: i64) -> String {
             Some('M') => out.push_str(&format!("{minute:02}")),
             Some('S') => out.push_str(&format!("{second:02}")),
             Some('F') => out.push_str(&format!("{year}-{month:02}-{day:02}")),
+            Some('j') => out.push_str(&format!("{:03}", day_of_year(year, month, day))),
+            Some('u') => out.push_str(&(weekday + 1).to_string()),
+            Some('w') => out.push_str(&((weekday + 1) % 7).to_string()),
             Some('%') => out.push('%'),
             Some(other) => {
                 out.push('%');
@@ -92,5 +124,6 @@ mod tests {
         assert_eq!(format_at("%d %b %Y", 1_709_211_909), "29 Feb 2024");
         assert_eq!(format_at("%A %B %e, %I:%M:%S %p", 1_709_211_909), "Thursday February 29, 01:05:09 PM");
         assert_eq!(format_at("%F %q %%", 0), "1970-01-01 %q %");
+        assert_eq!(format_at("%j %u %w", 1_709_211_909), "060 4 4");
     }
 }

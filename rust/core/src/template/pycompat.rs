@@ -1,0 +1,660 @@
+//! Where minijinja and Python's jinja2 (as Hugging Face transformers sets it
+//! up) disagree, templates are written for the latter: a `tojson` that is
+//! transformers' `json.dumps`, jinja2's tests, and Python methods beyond
+//! minijinja-contrib's.
+
+use minijinja::value::{from_args, Kwargs, Rest, ValueKind};
+use minijinja::{Error, ErrorKind, State, Value};
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+/// transformers' filter:
+/// `json.dumps(x, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sort_keys)`,
+/// so `{"a": 1, "b": [1, 2]}` spacing, no HTML escaping, non-ASCII as is.
+/// Arguments in that order, positionally or by keyword.
+pub(super) fn tojson(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
+    #[allow(clippy::type_complexity)]
+    let (ensure_ascii, indent, separators, sort_keys, kwargs): (
+        Option<Value>,
+        Option<Value>,
+        Option<Value>,
+        Option<Value>,
+        Kwargs,
+    ) = from_args(&args)?;
+    fn pick(positional: Option<Value>, kwargs: &Kwargs, name: &str) -> Result<Option<Value>, Error> {
+        let keyword: Option<Value> = kwargs.get(name)?;
+        match (positional, keyword) {
+            (Some(_), Some(_)) => Err(invalid(format!("tojson() got multiple values for argument '{name}'"))),
+            (p, k) => Ok(p.or(k)),
+        }
+    }
+    let ensure_ascii = pick(ensure_ascii, &kwargs, "ensure_ascii")?.is_some_and(|v| v.is_true());
+    let indent = pick(indent, &kwargs, "indent")?;
+    let separators = pick(separators, &kwargs, "separators")?;
+    let sort_keys = pick(sort_keys, &kwargs, "sort_keys")?.is_some_and(|v| v.is_true());
+    kwargs.assert_all_used()?;
+
+    // json.dumps: an int indent is that many spaces, a string is used as is.
+    let indent = match indent {
+        None => None,
+        Some(v) if v.is_none() => None,
+        Some(v) => Some(match v.kind() {
+            ValueKind::String => v.as_str().unwrap_or_default().to_owned(),
+            ValueKind::Number | ValueKind::Bool => {
+                let n =
+                    i64::try_from(v.clone()).map_err(|_| invalid("tojson indent must be an integer or a string"))?;
+                " ".repeat(n.clamp(0, 64) as usize)
+            }
+            _ => return Err(invalid("tojson indent must be an integer or a string")),
+        }),
+    };
+    let (item_sep, key_sep) = match separators {
+        Some(v) if !v.is_none() => {
+            let parts: Vec<Value> = v.try_iter()?.collect();
+            match parts.as_slice() {
+                [a, b] if a.as_str().is_some() && b.as_str().is_some() => {
+                    (a.as_str().unwrap().to_owned(), b.as_str().unwrap().to_owned())
+                }
+                _ => return Err(invalid("tojson separators must be a pair of strings")),
+            }
+        }
+        _ if indent.is_some() => (",".to_owned(), ": ".to_owned()),
+        _ => (", ".to_owned(), ": ".to_owned()),
+    };
+    let enc = Encoder { ensure_ascii, indent, item_sep, key_sep, sort_keys };
+    let mut out = String::new();
+    enc.value(&mut out, value, 0, 0)?;
+    Ok(Value::from(out))
+}
+
+struct Encoder {
+    ensure_ascii: bool,
+    indent: Option<String>,
+    item_sep: String,
+    key_sep: String,
+    sort_keys: bool,
+}
+
+/// Deeper than any schema; keeps a self-referencing value from overflowing the stack.
+const MAX_DEPTH: usize = 128;
+
+impl Encoder {
+    fn value(&self, out: &mut String, v: &Value, level: usize, depth: usize) -> Result<(), Error> {
+        if depth > MAX_DEPTH {
+            return Err(invalid("tojson: value nested too deeply"));
+        }
+        match v.kind() {
+            ValueKind::None => out.push_str("null"),
+            ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
+            ValueKind::Number => out.push_str(&number(v)),
+            ValueKind::String => self.string(out, v.as_str().unwrap_or_default()),
+            ValueKind::Seq | ValueKind::Iterable => {
+                let items: Vec<Value> = v.try_iter()?.collect();
+                self.container(out, '[', ']', items.len(), level, |out, i, level| {
+                    self.value(out, &items[i], level, depth + 1)
+                })?;
+            }
+            ValueKind::Map => {
+                let mut pairs: Vec<(String, Value)> = Vec::new();
+                for key in v.try_iter()? {
+                    let item = v.get_item(&key)?;
+                    pairs.push((self.key(&key)?, item));
+                }
+                if self.sort_keys {
+                    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+                self.container(out, '{', '}', pairs.len(), level, |out, i, level| {
+                    self.string(out, &pairs[i].0);
+                    out.push_str(&self.key_sep);
+                    self.value(out, &pairs[i].1, level, depth + 1)
+                })?;
+            }
+            ValueKind::Undefined => return Err(invalid("Object of type Undefined is not JSON serializable")),
+            other => return Err(invalid(format!("Object of type {other} is not JSON serializable"))),
+        }
+        Ok(())
+    }
+
+    fn container(
+        &self,
+        out: &mut String,
+        open: char,
+        close: char,
+        len: usize,
+        level: usize,
+        mut item: impl FnMut(&mut String, usize, usize) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        out.push(open);
+        if len == 0 {
+            out.push(close);
+            return Ok(());
+        }
+        let newline = |out: &mut String, level: usize| {
+            if let Some(ind) = &self.indent {
+                out.push('\n');
+                for _ in 0..level {
+                    out.push_str(ind);
+                }
+            }
+        };
+        newline(out, level + 1);
+        for i in 0..len {
+            if i > 0 {
+                out.push_str(&self.item_sep);
+                newline(out, level + 1);
+            }
+            item(out, i, level + 1)?;
+        }
+        newline(out, level);
+        out.push(close);
+        Ok(())
+    }
+
+    /// Python converts these key types to strings; anything else is a TypeError.
+    fn key(&self, k: &Value) -> Result<String, Error> {
+        match k.kind() {
+            ValueKind::String => Ok(k.as_str().unwrap_or_default().to_owned()),
+            ValueKind::Number => Ok(number(k)),
+            ValueKind::Bool => Ok(if k.is_true() { "true" } else { "false" }.to_owned()),
+            ValueKind::None => Ok("null".to_owned()),
+            other => Err(invalid(format!("keys must be str, int, float, bool or None, not {other}"))),
+        }
+    }
+
+    fn string(&self, out: &mut String, s: &str) {
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c if self.ensure_ascii && (c as u32) > 0x7e => {
+                    let mut buf = [0u16; 2];
+                    for unit in c.encode_utf16(&mut buf) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+}
+
+/// A number as Python's `json.dumps` writes it: integers in full, floats as `repr()`.
+fn number(v: &Value) -> String {
+    if v.is_integer() {
+        return v.to_string();
+    }
+    match f64::try_from(v.clone()) {
+        Ok(f) => py_float_repr(f),
+        Err(_) => v.to_string(),
+    }
+}
+
+/// Python's `repr(float)`: the shortest round-trip digits, positional for
+/// exponents in -4..16, else `1e+16` style; `NaN`/`Infinity` as json writes them.
+pub(super) fn py_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let body = if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let int_len = exp as usize + 1;
+            if digits.len() <= int_len {
+                format!("{digits}{}.0", "0".repeat(int_len - digits.len()))
+            } else {
+                format!("{}.{}", &digits[..int_len], &digits[int_len..])
+            }
+        } else {
+            format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
+        }
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        format!("{first}{frac}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    };
+    format!("{sign}{body}")
+}
+
+/// jinja2's `indent(width=4, first=False, blank=False)`, quirks included: a
+/// trailing newline survives, `width` may be a string, lines split as Python's
+/// `str.splitlines` does.
+pub(super) fn indent(
+    value: &Value,
+    width: Option<Value>,
+    first: Option<Value>,
+    blank: Option<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let width = match width {
+        Some(w) => Some(w),
+        None => kwargs.get::<Option<Value>>("width")?,
+    };
+    let first = match first {
+        Some(f) => Some(f),
+        None => kwargs.get::<Option<Value>>("first")?,
+    }
+    .is_some_and(|v| v.is_true());
+    let blank = match blank {
+        Some(b) => Some(b),
+        None => kwargs.get::<Option<Value>>("blank")?,
+    }
+    .is_some_and(|v| v.is_true());
+    kwargs.assert_all_used()?;
+    let indention = match width {
+        None => "    ".to_owned(),
+        Some(w) => match w.as_str() {
+            Some(s) => s.to_owned(),
+            None => {
+                let n = i64::try_from(w).map_err(|_| invalid("indent width must be an integer or a string"))?;
+                " ".repeat(n.clamp(0, 1 << 16) as usize)
+            }
+        },
+    };
+    let mut s = py_str(value);
+    s.push('\n');
+    let lines = splitlines(&s);
+    let mut rv = String::with_capacity(s.len() * 2);
+    if blank {
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                rv.push('\n');
+                rv.push_str(&indention);
+            }
+            rv.push_str(line);
+        }
+    } else {
+        let mut iter = lines.iter();
+        if let Some(head) = iter.next() {
+            rv.push_str(head);
+        }
+        let rest: Vec<&&str> = iter.collect();
+        if !rest.is_empty() {
+            rv.push('\n');
+            for (i, line) in rest.iter().enumerate() {
+                if i > 0 {
+                    rv.push('\n');
+                }
+                if !line.is_empty() {
+                    rv.push_str(&indention);
+                }
+                rv.push_str(line);
+            }
+        }
+    }
+    if first {
+        rv.insert_str(0, &indention);
+    }
+    Ok(Value::from(rv))
+}
+
+/// Python's `str.splitlines()`: every Unicode line boundary, `\r\n` as one,
+/// no empty item after a final boundary.
+pub(super) fn splitlines(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let is_break = matches!(
+            c,
+            '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+        );
+        if is_break {
+            out.push(&s[start..i]);
+            let mut next = i + c.len_utf8();
+            if c == '\r' {
+                if let Some(&(j, '\n')) = chars.peek() {
+                    chars.next();
+                    next = j + 1;
+                }
+            }
+            start = next;
+        }
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+/// Python's `str(value)`: strings as they are, containers as their `repr`.
+pub(super) fn py_str(v: &Value) -> String {
+    match v.kind() {
+        ValueKind::String => v.as_str().unwrap_or_default().to_owned(),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Number => py_repr(v),
+        _ => v.to_string(),
+    }
+}
+
+/// Python's `repr(value)` for the values JSON and templates produce.
+pub(super) fn py_repr(v: &Value) -> String {
+    let mut out = String::new();
+    repr_into(&mut out, v, 0);
+    out
+}
+
+fn repr_into(out: &mut String, v: &Value, depth: usize) {
+    if depth > MAX_DEPTH {
+        out.push_str("...");
+        return;
+    }
+    match v.kind() {
+        ValueKind::String => repr_str(out, v.as_str().unwrap_or_default()),
+        ValueKind::Number => out.push_str(&number(v)),
+        ValueKind::Seq | ValueKind::Iterable => {
+            out.push('[');
+            for (i, item) in v.try_iter().into_iter().flatten().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                repr_into(out, &item, depth + 1);
+            }
+            out.push(']');
+        }
+        ValueKind::Map => {
+            out.push('{');
+            for (i, key) in v.try_iter().into_iter().flatten().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                repr_into(out, &key, depth + 1);
+                out.push_str(": ");
+                repr_into(out, &v.get_item(&key).unwrap_or_default(), depth + 1);
+            }
+            out.push('}');
+        }
+        _ => out.push_str(&v.to_string()),
+    }
+}
+
+fn repr_str(out: &mut String, s: &str) {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if !is_printable(c) => {
+                let n = c as u32;
+                if n < 0x100 {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else if n < 0x10000 {
+                    out.push_str(&format!("\\u{n:04x}"));
+                } else {
+                    out.push_str(&format!("\\U{n:08x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+}
+
+/// Python's `str.isprintable` for the characters that matter in prompts:
+/// controls, separators other than the space, and format characters are not.
+fn is_printable(c: char) -> bool {
+    !(c.is_control()
+        || matches!(c as u32,
+            0xa0 | 0xad | 0x1680 | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x2064 | 0x2066..=0x206f
+            | 0x3000 | 0xfeff | 0xfff9..=0xfffb | 0xe000..=0xf8ff))
+}
+
+/// Prints values as Python's `str()` does: lists and dicts as their repr,
+/// floats as Python writes them. Everything else as minijinja does.
+pub(super) fn formatter(out: &mut minijinja::Output, state: &State, value: &Value) -> Result<(), Error> {
+    match value.kind() {
+        ValueKind::Seq | ValueKind::Map => out.write_str(&py_repr(value)).map_err(Error::from),
+        ValueKind::Number if !value.is_integer() => out.write_str(&number(value)).map_err(Error::from),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// jinja2's `string` filter: Python's `str()`.
+pub(super) fn string_filter(value: &Value) -> Value {
+    match value.kind() {
+        ValueKind::String => value.clone(),
+        _ => Value::from(py_str(value)),
+    }
+}
+
+/// jinja2's `iterable`: whatever `iter()` accepts. `none` and numbers are not;
+/// strings are, and so is an undefined value (it iterates as empty).
+pub(super) fn is_iterable(v: &Value) -> bool {
+    match v.kind() {
+        ValueKind::Undefined => true,
+        ValueKind::None | ValueKind::Bool | ValueKind::Number => false,
+        _ => v.try_iter().is_ok(),
+    }
+}
+
+/// jinja2's `sequence`: anything with `len()` and `[]`, so strings and dicts too.
+pub(super) fn is_sequence(v: &Value) -> bool {
+    matches!(v.kind(), ValueKind::Seq | ValueKind::String | ValueKind::Map)
+}
+
+/// jinja2's `number`: Python's `bool` is a number too.
+pub(super) fn is_number(v: &Value) -> bool {
+    matches!(v.kind(), ValueKind::Number | ValueKind::Bool)
+}
+
+/// Python methods minijinja-contrib's pycompat lacks, then pycompat's own.
+pub(super) fn unknown_method(state: &State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+    if let Some(s) = value.as_str() {
+        if let Some(rv) = string_method(s, method, args)? {
+            return Ok(rv);
+        }
+    }
+    if value.kind() == ValueKind::Map && method == "copy" {
+        let () = from_args(args)?;
+        return Ok(value.clone());
+    }
+    if value.kind() == ValueKind::Seq && method == "index" {
+        let (what,): (&Value,) = from_args(args)?;
+        return match value.try_iter()?.position(|x| &x == what) {
+            Some(i) => Ok(Value::from(i)),
+            None => Err(invalid(format!("{what} is not in list"))),
+        };
+    }
+    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+}
+
+fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Option<Value>, Error> {
+    let rv = match method {
+        "split" | "rsplit" => {
+            // Python: no separator splits on runs of whitespace and drops empty ends.
+            let (sep, maxsplit): (Option<Value>, Option<i64>) = from_args(args)?;
+            let sep = sep.filter(|v| !v.is_none());
+            let max = maxsplit.filter(|m| *m >= 0).map(|m| m as usize);
+            let parts: Vec<String> = match sep {
+                Some(sep) => {
+                    let sep = sep.as_str().ok_or_else(|| invalid("must be str or None"))?;
+                    if sep.is_empty() {
+                        return Err(invalid("empty separator"));
+                    }
+                    match (method, max) {
+                        (_, None) => s.split(sep).map(str::to_owned).collect(),
+                        ("split", Some(m)) => s.splitn(m + 1, sep).map(str::to_owned).collect(),
+                        (_, Some(m)) => {
+                            let mut v: Vec<String> = s.rsplitn(m + 1, sep).map(str::to_owned).collect();
+                            v.reverse();
+                            v
+                        }
+                    }
+                }
+                None => whitespace_split(s, max, method == "rsplit"),
+            };
+            Value::from(parts)
+        }
+        "partition" | "rpartition" => {
+            let (sep,): (&str,) = from_args(args)?;
+            if sep.is_empty() {
+                return Err(invalid("empty separator"));
+            }
+            let found = if method == "partition" { s.find(sep) } else { s.rfind(sep) };
+            let (a, b, c) = match (found, method) {
+                (Some(i), _) => (&s[..i], sep, &s[i + sep.len()..]),
+                (None, "partition") => (s, "", ""),
+                (None, _) => ("", "", s),
+            };
+            Value::from(vec![Value::from(a), Value::from(b), Value::from(c)])
+        }
+        "removeprefix" => {
+            let (p,): (&str,) = from_args(args)?;
+            Value::from(s.strip_prefix(p).unwrap_or(s))
+        }
+        "removesuffix" => {
+            let (p,): (&str,) = from_args(args)?;
+            Value::from(s.strip_suffix(p).unwrap_or(s))
+        }
+        "index" | "rindex" => {
+            let (sub,): (&str,) = from_args(args)?;
+            let found = if method == "index" { s.find(sub) } else { s.rfind(sub) };
+            match found {
+                Some(i) => Value::from(s[..i].chars().count()),
+                None => return Err(invalid("substring not found")),
+            }
+        }
+        "find" | "rfind" => {
+            // Python counts characters, not bytes.
+            let (sub,): (&str,) = from_args(args)?;
+            let found = if method == "find" { s.find(sub) } else { s.rfind(sub) };
+            Value::from(found.map_or(-1, |i| s[..i].chars().count() as i64))
+        }
+        "zfill" | "ljust" | "rjust" | "center" => {
+            let (width, fill): (i64, Option<&str>) = from_args(args)?;
+            let len = s.chars().count() as i64;
+            let pad = (width.min(1 << 20) - len).max(0) as usize;
+            let fill = fill.and_then(|f| f.chars().next()).unwrap_or(if method == "zfill" { '0' } else { ' ' });
+            let fills = |n: usize| std::iter::repeat_n(fill, n).collect::<String>();
+            Value::from(match method {
+                "zfill" => match s.strip_prefix(['-', '+']) {
+                    Some(rest) => format!("{}{}{rest}", &s[..1], fills(pad)),
+                    None => format!("{}{s}", fills(pad)),
+                },
+                "ljust" => format!("{s}{}", fills(pad)),
+                "rjust" => format!("{}{s}", fills(pad)),
+                // Python puts the odd fill character on the left when the width is odd.
+                _ => {
+                    let left = pad / 2 + (pad & width as usize & 1);
+                    format!("{}{s}{}", fills(left), fills(pad - left))
+                }
+            })
+        }
+        "splitlines" => {
+            let (keepends,): (Option<bool>,) = from_args(args)?;
+            if keepends == Some(true) {
+                return Ok(None);
+            }
+            Value::from(splitlines(s).into_iter().map(Value::from).collect::<Vec<_>>())
+        }
+        "casefold" => {
+            let () = from_args(args)?;
+            Value::from(s.to_lowercase())
+        }
+        "swapcase" => {
+            let () = from_args(args)?;
+            Value::from(
+                s.chars()
+                    .flat_map(|c| {
+                        if c.is_uppercase() {
+                            c.to_lowercase().collect::<Vec<_>>()
+                        } else {
+                            c.to_uppercase().collect::<Vec<_>>()
+                        }
+                    })
+                    .collect::<String>(),
+            )
+        }
+        "isspace" => {
+            let () = from_args(args)?;
+            Value::from(!s.is_empty() && s.chars().all(char::is_whitespace))
+        }
+        "istitle" => {
+            let () = from_args(args)?;
+            Value::from(minijinja::filters::title(s.into()) == s && s.chars().any(char::is_alphabetic))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(rv))
+}
+
+fn whitespace_split(s: &str, max: Option<usize>, from_right: bool) -> Vec<String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    match max {
+        Some(m) if m < words.len() => {
+            if from_right {
+                // The first words.len() - m words stay joined with their original spacing.
+                let mut rest = s.trim_end();
+                let mut tail = Vec::new();
+                for _ in 0..m {
+                    let i = rest.rfind(char::is_whitespace).map_or(0, |i| i);
+                    let (head, word) = rest.split_at(i);
+                    tail.push(word.trim_start().to_owned());
+                    rest = head.trim_end();
+                }
+                let mut out = vec![rest.to_owned()];
+                out.extend(tail.into_iter().rev());
+                out
+            } else {
+                let mut rest = s.trim_start();
+                let mut out = Vec::new();
+                for _ in 0..m {
+                    let i = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                    out.push(rest[..i].to_owned());
+                    rest = rest[i..].trim_start();
+                }
+                out.push(rest.to_owned());
+                out
+            }
+        }
+        _ => words.into_iter().map(str::to_owned).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::py_float_repr;
+
+    #[test]
+    fn floats_print_as_python_repr() {
+        for (f, want) in [
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (-2.5, "-2.5"),
+            (123456.0, "123456.0"),
+            (1e16, "1e+16"),
+            (1.5e-5, "1.5e-05"),
+            (0.0001, "0.0001"),
+            (-0.0, "-0.0"),
+            (1e22, "1e+22"),
+            (123456789012345.6, "123456789012345.6"),
+        ] {
+            assert_eq!(py_float_repr(f), want, "{f}");
+        }
+    }
+}
