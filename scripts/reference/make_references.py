@@ -161,8 +161,8 @@ def system_source(text):
 def version(bindir):
     out, err = run([str(bindir / "llama-completion"), "--version"])
     t = out.decode() + err
-    m = re.search(r"version: (\d+) \((\w+)\)", t)
-    return m.group(1), m.group(2)
+    m = re.search(r"version: (.+)", t)
+    return m.group(1).strip()
 
 
 def sha256(path):
@@ -236,7 +236,6 @@ def make(bindir, model, meta_dir, out_dir, build_version):
     ppl = perplexity(bindir, model, False)
     ppl_alt = perplexity(bindir, model, True)
     cmd = f"llama-perplexity -m {model.name} -f {PPL_TEXT} -c 128 -t 1"
-    build, commit = build_version
     out = {
         "file": model.name,
         "size_bytes": model.stat().st_size,
@@ -246,7 +245,7 @@ def make(bindir, model, meta_dir, out_dir, build_version):
         "numpy_seed": meta["numpy_seed"],
         "config": meta["config"],
         "llama_cpp": {
-            "version": f"0.5.0-dev (build {build}, commit {commit})",
+            "version": build_version,
             "source": system_source(ppl["text"]),
             "notes": NOTES,
         },

@@ -248,3 +248,81 @@ fn an_unparsable_model_template_is_an_error_unless_overridden() {
         other => panic!("expected a template error, got {other:?}"),
     }
 }
+
+/// Renders `src` as transformers would, with one user message "Hi" and `tools`.
+fn hf(src: &str, tools: Option<&str>) -> String {
+    let t = ChatTemplate::from_source_with_tokens(src, "<s>", "</s>").unwrap();
+    t.render_json(r#"[{"role": "user", "content": "Hi"}]"#, tools, true).unwrap()
+}
+
+#[test]
+fn loop_controls_and_jinja2_tests() {
+    assert_eq!(
+        hf("{% for i in range(10) %}{% if i == 1 %}{% continue %}{% endif %}{% if i > 3 %}{% break %}{% endif %}{{ i }}{% endfor %}", None),
+        "023"
+    );
+    // jinja2: none is not iterable (minijinja's own test says it is), undefined and strings are.
+    let tools_check = "{{ tools is iterable and tools | length > 0 }}|{{ nothing is iterable }}|{{ 'ab' is iterable }}|{{ 3 is iterable }}";
+    assert_eq!(hf(tools_check, None), "False|True|True|False");
+    assert_eq!(hf(tools_check, Some(r#"[{"type": "function"}]"#)), "True|True|True|False");
+    assert_eq!(hf("{{ 'ab' is sequence }}|{{ {} is sequence }}|{{ true is number }}", None), "True|True|True");
+}
+
+#[test]
+fn tojson_is_transformers_json_dumps() {
+    let tools = r#"[{"b": 1, "a": [1, 2.5, null, true, 1e16], "s": "é<>&'\"\n"}]"#;
+    assert_eq!(
+        hf("{{ tools[0] | tojson }}", Some(tools)),
+        r#"{"b": 1, "a": [1, 2.5, null, true, 1e+16], "s": "é<>&'\"\n"}"#
+    );
+    assert_eq!(
+        hf("{{ tools[0] | tojson(indent=2) }}", Some(tools)),
+        "{\n  \"b\": 1,\n  \"a\": [\n    1,\n    2.5,\n    null,\n    true,\n    1e+16\n  ],\n  \"s\": \"é<>&'\\\"\\n\"\n}"
+    );
+    assert_eq!(
+        hf("{{ tools[0] | tojson(separators=(',', ':'), sort_keys=true, ensure_ascii=true) }}", Some(tools)),
+        r#"{"a":[1,2.5,null,true,1e+16],"b":1,"s":"\u00e9<>&'\"\n"}"#
+    );
+    assert_eq!(
+        hf("{{ {} | tojson(indent=4) }}{{ [] | tojson }}{{ '😀' | tojson(true) }}", None),
+        r#"{}[]"\ud83d\ude00""#
+    );
+    let t = ChatTemplate::from_source_with_tokens("{{ tools | tojson(colour=1) }}", "", "").unwrap();
+    assert!(matches!(t.render_json("[{}]", None, false), Err(Error::Template(_))));
+}
+
+#[test]
+fn python_methods_and_printing() {
+    // Containers print as Python's str(): repr with single quotes.
+    assert_eq!(
+        hf("{{ {'a': [1, 'x', none, true, 2.0]} }}|{{ [\"it's\"] | string }}", None),
+        r#"{'a': [1, 'x', None, True, 2.0]}|["it's"]"#
+    );
+    assert_eq!(
+        hf("{% for k, v in {'b': 1, 'a': 2}.items() %}{{ k }}={{ v }};{% endfor %}{% for k, v in {'z': 0} | items %}{{ k }}{% endfor %}", None),
+        "b=1;a=2;z"
+    );
+    assert_eq!(
+        hf("{{ 'a b  c'.split() }}|{{ 'a,b,c'.rsplit(',', 1) }}|{{ 'k=v=w'.partition('=')[2] }}", None),
+        "['a', 'b', 'c']|['a,b', 'c']|v=w"
+    );
+    assert_eq!(hf("{{ 'hello'[::-1] }}|{{ 'hello'[1:3] }}|{{ messages[-1].content.removeprefix('H') }}|{{ 'x'.center(4, '*') }}", None), "olleh|el|i|*x**");
+    assert_eq!(hf("{{ 'a\\nb\\r\\nc'.splitlines() }}|{{ 'ü€'.find('€') }}", None), "['a', 'b', 'c']|1");
+    assert_eq!(
+        hf("{% set ns = namespace(n=0) %}{% for m in ['a', 'b', 'c'] %}{% set ns.n = ns.n + 1 %}{{ loop.previtem | default('^') }}{{ m }}{{ loop.nextitem | default('$') }} {% endfor %}{{ ns.n }}", None),
+        "^ab abc bc$ 3"
+    );
+}
+
+#[test]
+fn indent_keeps_jinja2_quirks() {
+    assert_eq!(hf("[{{ '{\\n' | indent(4, first=true) }}]", None), "[    {\n]");
+    assert_eq!(hf("[{{ 'a\\n\\nb' | indent(2) }}]", None), "[a\n\n  b]");
+    assert_eq!(hf("[{{ 'a\\n\\nb' | indent('> ', blank=true) }}]", None), "[a\n> \n> b]");
+}
+
+#[test]
+fn generation_blocks_render_their_body() {
+    let src = "{% for m in messages %}{% set x = 'outer' %}{%- generation -%}\n  [{{ m.content }}]{% set x = 'inner' %}\n{%- endgeneration %}{{ x }}{% endfor %}";
+    assert_eq!(hf(src, None), "[Hi]outer");
+}

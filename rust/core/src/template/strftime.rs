@@ -51,9 +51,16 @@ pub(super) fn now(format: &str) -> String {
 /// Seconds east of UTC of the local time zone at `unix_secs`.
 #[cfg(unix)]
 fn utc_offset(unix_secs: i64) -> i64 {
+    extern "C" {
+        // POSIX; not every libc binding declares it. localtime_r need not
+        // read TZ again, so a changed time zone is picked up here.
+        fn tzset();
+    }
     let t = unix_secs as libc::time_t;
-    // SAFETY: localtime_r writes only into `tm`, which outlives the call.
+    // SAFETY: tzset takes no arguments; localtime_r writes only into `tm`,
+    // which outlives the call.
     unsafe {
+        tzset();
         let mut tm: libc::tm = std::mem::zeroed();
         if libc::localtime_r(&t, &mut tm).is_null() {
             0
@@ -117,6 +124,24 @@ pub(super) fn format_at(format: &str, unix_secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::format_at;
+
+    #[cfg(unix)]
+    #[test]
+    fn now_is_local_time() {
+        let at = 1_709_211_909; // 2024-02-29 13:05:09 UTC
+        let saved = std::env::var_os("TZ");
+        // POSIX TZ: "XXX-05:30" is 5 h 30 min east of UTC.
+        std::env::set_var("TZ", "XXX-05:30");
+        let east = super::utc_offset(at);
+        std::env::set_var("TZ", "UTC0");
+        let utc = super::utc_offset(at);
+        match saved {
+            Some(tz) => std::env::set_var("TZ", tz),
+            None => std::env::remove_var("TZ"),
+        }
+        assert_eq!((east, utc), (19_800, 0));
+        assert_eq!(format_at("%H:%M", at + east), "18:35");
+    }
 
     #[test]
     fn formats_known_instants() {
