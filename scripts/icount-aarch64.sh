@@ -9,7 +9,7 @@
 # counts are architectural (not cycles); they show how much work each path
 # does, not how fast a particular core runs it.
 #
-# Usage: scripts/icount-aarch64.sh [qtypes...]   (default: all eight)
+# Usage: scripts/icount-aarch64.sh [qtypes...]   (default: all thirteen)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +35,7 @@ count() { # isa qtype iters
 }
 
 qtypes=("$@")
-[ ${#qtypes[@]} -gt 0 ] || qtypes=(q4_0 q4_1 q5_0 q5_1 q8_0 q4k q5k q6k)
+[ ${#qtypes[@]} -gt 0 ] || qtypes=(q4_0 q4_1 q5_0 q5_1 q8_0 q4k q5k q6k q2k q3k iq4nl iq4xs bf16)
 lo=20 hi=220
 say "instructions per 4096-wide row-dot (qemu -cpu max; (count($hi) - count($lo)) / $((hi - lo)) calls)"
 printf '%-6s %10s %10s %10s %10s %9s\n' qtype scalar neon dotprod i8mm "best/sc"

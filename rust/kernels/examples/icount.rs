@@ -42,11 +42,13 @@ fn main() {
         s
     };
     let mut w: Vec<u8> = (0..q.row_bytes(COLS).unwrap()).map(|_| next() as u8).collect();
-    let scale_at: &[usize] = match q {
-        QuantType::Q6K => &[208],
-        QuantType::Q4_1 | QuantType::Q5_1 | QuantType::Q4K | QuantType::Q5K => &[0, 2],
-        _ => &[0],
-    };
+    if q == QuantType::BF16 {
+        // Random bytes would include NaNs and subnormals; use ordinary values.
+        for v in w.chunks_exact_mut(2) {
+            v.copy_from_slice(&mote_kernels::blocks::f32_to_bf16((next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5).to_le_bytes());
+        }
+    }
+    let scale_at = q.f16_fields();
     for blk in w.chunks_exact_mut(q.block_bytes()) {
         for &o in scale_at {
             blk[o..o + 2].copy_from_slice(&0x2000u16.to_le_bytes());

@@ -1,6 +1,6 @@
 //! GEMV throughput at the real model shapes, against the scalar reference.
 //!
-//!   cargo run --release -p mote-kernels --example kernel_bench [-- --hot] [-- --quick]
+//!   cargo run --release -p mote-kernels --example kernel_bench [-- --hot] [-- --quick] [-- --only q2k,bf16]
 //!
 //! Decode streams every weight once per token, so by default each measurement
 //! rotates over enough copies of the matrix to exceed the last-level cache
@@ -28,11 +28,11 @@ impl Rng {
 /// Random quant bits with small finite f16 scales (0x2000 ≈ 0.0078).
 fn random_matrix(rng: &mut Rng, q: QuantType, rows: usize, cols: usize) -> Vec<u8> {
     let mut w: Vec<u8> = (0..rows * q.row_bytes(cols).unwrap()).map(|_| rng.next() as u8).collect();
-    let scale_offsets: &[usize] = match q {
-        QuantType::Q6K => &[208],
-        QuantType::Q4_1 | QuantType::Q5_1 | QuantType::Q4K | QuantType::Q5K => &[0, 2],
-        _ => &[0],
-    };
+    if q == QuantType::BF16 {
+        // Random bytes would include NaNs and subnormals (slow on some CPUs).
+        return (0..rows * cols).flat_map(|_| mote_kernels::blocks::f32_to_bf16(rng.f32()).to_le_bytes()).collect();
+    }
+    let scale_offsets = q.f16_fields();
     for blk in w.chunks_exact_mut(q.block_bytes()) {
         for &o in scale_offsets {
             blk[o..o + 2].copy_from_slice(&0x2000u16.to_le_bytes());
@@ -58,6 +58,9 @@ fn main() {
     let hot = args.iter().any(|a| a == "--hot");
     let quick = args.iter().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 150 } else { 400 });
+    // `--only a,b`: just these types (names as in `QuantType`'s Debug, any case).
+    let only: Option<Vec<String>> =
+        args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(|l| l.split(',').map(|t| t.to_ascii_lowercase()).collect());
     let best = isa();
     println!("isa: {best:?}  mode: {}  (DRAM read: 13.7 GB/s 1T, 27.7 GB/s 2T on the reference box)", if hot { "hot" } else { "streamed" });
     println!("{:<6} {:>13} {:>3} {:>9} {:>9} {:>8} {:>9}", "type", "rows×cols", "thr", "GB/s", "scalarGB/s", "speedup", "µs/call");
@@ -68,7 +71,11 @@ fn main() {
             cases.push((q, r, c));
         }
     }
-    for q in [QuantType::Q4K, QuantType::Q6K, QuantType::Q5K] {
+    for q in [QuantType::Q4K, QuantType::Q6K, QuantType::Q5K, QuantType::Q2K, QuantType::Q3K, QuantType::IQ4XS] {
+        cases.push((q, 576, 1536));
+        cases.push((q, 640, 2048));
+    }
+    for q in [QuantType::IQ4NL, QuantType::BF16] {
         cases.push((q, 576, 1536));
         cases.push((q, 640, 2048));
     }
@@ -78,6 +85,9 @@ fn main() {
 
     let mut rng = Rng(0x9e3779b97f4a7c15);
     let pools = [ThreadPool::new(1), ThreadPool::new(2)];
+    if let Some(only) = &only {
+        cases.retain(|(q, _, _)| only.contains(&format!("{q:?}").to_ascii_lowercase()));
+    }
     for (q, rows, cols) in cases {
         let one = q.row_bytes(cols).unwrap() * rows;
         let copies = if hot { 1 } else { STREAM_BYTES.div_ceil(one).max(1) };

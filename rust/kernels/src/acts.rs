@@ -1,6 +1,6 @@
 //! Quantized activation rows.
 //!
-//! A row is the ggml blocks (Q8_0, Q8_1 or Q8_K), padded to 4 bytes, followed
+//! A row is the ggml blocks (Q8_0, Q8_1, Q8_K or bf16), padded to 4 bytes, followed
 //! for Q8_0/Q8_1 by the block scales already widened to f32 (all `d`, then all
 //! `s` = d·Σq: Q8_1's stored one, and for Q8_0 computed here so that kernels
 //! can treat Q4_0/Q5_0 weights as unsigned and correct by their offset). The values are the f16-rounded ones, so numerics are exactly
@@ -34,7 +34,7 @@ impl ActBuf {
         scales_offset(a, nb)
             + match a {
                 ActType::Q8_0 | ActType::Q8_1 => 8 * nb,
-                ActType::Q8K => 0,
+                ActType::Q8K | ActType::BF16 => 0,
             }
     }
 
@@ -89,8 +89,8 @@ impl ActBuf {
 }
 
 fn fill_scales(a: ActType, nb: usize, row: &mut [u8]) {
-    if a == ActType::Q8K {
-        return; // its d is already f32
+    if matches!(a, ActType::Q8K | ActType::BF16) {
+        return; // Q8_K's d is already f32; bf16 has no scales
     }
     let off = scales_offset(a, nb);
     let bb = a.block_bytes();
@@ -124,6 +124,7 @@ pub(crate) fn quantize_row_into(qtype: QuantType, x: &[f32], out: &mut [u8]) {
             let kb = unsafe { core::slice::from_raw_parts_mut(blocks.as_mut_ptr() as *mut BlockQ8K, nb) };
             r::quantize_q8_k(x, kb)
         }
+        ActType::BF16 => r::quantize_bf16(x, cast_blocks_mut(blocks).unwrap()),
     }
     fill_scales(a, nb, out);
 }

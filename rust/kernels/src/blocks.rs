@@ -1,4 +1,4 @@
-//! ggml block layouts and IEEE half-precision conversion.
+//! ggml block layouts, IEEE half-precision and bf16 conversion.
 //!
 //! Every weight block keeps its f16 fields as `[u8; 2]` so that the struct has
 //! alignment 1: GGUF tensors are only guaranteed to be 32-byte aligned at the
@@ -87,6 +87,58 @@ pub struct BlockQ6K {
     pub d: [u8; 2],
 }
 
+/// 2-bit K-quant: 16 sub-blocks of 16, each with a 4-bit scale (low nibble of
+/// `scales`) and 4-bit min (high nibble): x = d·sc·q − dmin·m.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockQ2K {
+    pub scales: [u8; QK_K / 16],
+    pub qs: [u8; QK_K / 4],
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+}
+
+/// 3-bit K-quant: 2 low bits in `qs`, the third in `hmask` (set = no −4
+/// offset), 16 signed 6-bit sub-block scales packed in 12 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockQ3K {
+    pub hmask: [u8; QK_K / 8],
+    pub qs: [u8; QK_K / 4],
+    pub scales: [u8; K_SCALE_SIZE],
+    pub d: [u8; 2],
+}
+
+/// Non-linear 4-bit: each nibble indexes [`KVALUES_IQ4NL`], times the f16 scale.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockIQ4NL {
+    pub d: [u8; 2],
+    pub qs: [u8; QK / 2],
+}
+
+/// IQ4_NL's values in 256-element super-blocks with a 6-bit scale per 32
+/// (low 4 bits in `scales_l` nibbles, high 2 bits in the u16 `scales_h`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockIQ4XS {
+    pub d: [u8; 2],
+    pub scales_h: [u8; 2],
+    pub scales_l: [u8; QK_K / 64],
+    pub qs: [u8; QK_K / 2],
+}
+
+/// 32 bf16 values. ggml's BF16 has no blocks (one element = 2 bytes); grouping
+/// them by 32 lets the kernels work in whole vectors, and is the same bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockBF16 {
+    pub v: [[u8; 2]; QK],
+}
+
+/// The 16 levels of IQ4_NL / IQ4_XS (ggml's `kvalues_iq4nl`): denser near zero.
+pub const KVALUES_IQ4NL: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
 /// Activation block for the K-quants; `bsums` are sums of each 16 `qs`, which
 /// lets the kernels apply the weight minimums / offsets without touching `qs`.
 #[repr(C)]
@@ -113,7 +165,7 @@ macro_rules! zeroed_default {
         }
     )*};
 }
-zeroed_default!(BlockQ4K, BlockQ5K, BlockQ6K);
+zeroed_default!(BlockQ4K, BlockQ5K, BlockQ6K, BlockQ2K, BlockQ3K, BlockIQ4XS, BlockBF16);
 
 const _: () = {
     assert!(core::mem::size_of::<BlockQ4_0>() == 18);
@@ -126,6 +178,11 @@ const _: () = {
     assert!(core::mem::size_of::<BlockQ5K>() == 176);
     assert!(core::mem::size_of::<BlockQ6K>() == 210);
     assert!(core::mem::size_of::<BlockQ8K>() == 292);
+    assert!(core::mem::size_of::<BlockQ2K>() == 84);
+    assert!(core::mem::size_of::<BlockQ3K>() == 110);
+    assert!(core::mem::size_of::<BlockIQ4NL>() == 18);
+    assert!(core::mem::size_of::<BlockIQ4XS>() == 136);
+    assert!(core::mem::size_of::<BlockBF16>() == 64);
 };
 
 /// Marker for block types that may be viewed from raw bytes (alignment 1, no padding, any bit pattern valid).
@@ -142,6 +199,11 @@ unsafe impl ByteBlock for BlockQ8_1 {}
 unsafe impl ByteBlock for BlockQ4K {}
 unsafe impl ByteBlock for BlockQ5K {}
 unsafe impl ByteBlock for BlockQ6K {}
+unsafe impl ByteBlock for BlockQ2K {}
+unsafe impl ByteBlock for BlockQ3K {}
+unsafe impl ByteBlock for BlockIQ4NL {}
+unsafe impl ByteBlock for BlockIQ4XS {}
+unsafe impl ByteBlock for BlockBF16 {}
 
 /// Views bytes as blocks; `None` if the length is not a whole number of blocks.
 pub fn cast_blocks<T: ByteBlock>(bytes: &[u8]) -> Option<&[T]> {
@@ -258,4 +320,70 @@ pub fn pack_k_scales(sc: &[u8; 8], mn: &[u8; 8]) -> [u8; K_SCALE_SIZE] {
         q[j + 8] = (sc[j + 4] & 0xf) | ((mn[j + 4] & 0xf) << 4);
     }
     q
+}
+
+/// bf16 → f32 is exact: bf16 is the top half of an f32 (NaN payloads kept, as ggml does).
+#[inline(always)]
+pub fn bf16_to_f32(h: u16) -> f32 {
+    f32::from_bits((h as u32) << 16)
+}
+
+/// f32 → bf16 rounding to nearest even, NaNs made quiet: ggml's `ggml_compute_fp32_to_bf16`.
+pub fn f32_to_bf16(f: f32) -> u16 {
+    let u = f.to_bits();
+    if u & 0x7fff_ffff > 0x7f80_0000 {
+        return ((u >> 16) | 64) as u16;
+    }
+    // Adding 0x7fff plus the lowest kept bit rounds ties to even; a carry
+    // correctly bumps the exponent (up to infinity).
+    ((u as u64 + 0x7fff + ((u >> 16) & 1) as u64) >> 16) as u16
+}
+
+/// Unpacks Q3_K's sixteen 6-bit scales and removes their +32 bias. Scale j keeps
+/// its low 4 bits in byte j (j < 8) or the high nibble of byte j − 8, and its
+/// top 2 bits in bits 2·(j / 4) of byte 8 + j % 4.
+#[inline(always)]
+pub fn unpack_q3k_scales(s: &[u8; K_SCALE_SIZE]) -> [i8; 16] {
+    let a = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+    let b = u32::from_le_bytes([s[4], s[5], s[6], s[7]]);
+    let h = u32::from_le_bytes([s[8], s[9], s[10], s[11]]);
+    let words = [
+        (a & 0x0f0f_0f0f) | ((h & 0x0303_0303) << 4),
+        (b & 0x0f0f_0f0f) | (((h >> 2) & 0x0303_0303) << 4),
+        ((a >> 4) & 0x0f0f_0f0f) | (((h >> 4) & 0x0303_0303) << 4),
+        ((b >> 4) & 0x0f0f_0f0f) | (((h >> 6) & 0x0303_0303) << 4),
+    ];
+    let mut out = [0i8; 16];
+    for (k, w) in words.iter().enumerate() {
+        for (j, byte) in w.to_le_bytes().iter().enumerate() {
+            out[4 * k + j] = *byte as i8 - 32;
+        }
+    }
+    out
+}
+
+/// Inverse of [`unpack_q3k_scales`]; values must be in −32..=31.
+pub fn pack_q3k_scales(sc: &[i8; 16]) -> [u8; K_SCALE_SIZE] {
+    let mut q = [0u8; K_SCALE_SIZE];
+    for (j, &v) in sc.iter().enumerate() {
+        let u = (v as i32 + 32) as u8 & 63;
+        if j < 8 {
+            q[j] |= u & 0xf;
+        } else {
+            q[j - 8] |= (u & 0xf) << 4;
+        }
+        q[8 + j % 4] |= (u >> 4) << (2 * (j / 4));
+    }
+    q
+}
+
+/// IQ4_XS's eight 6-bit sub-block scales, bias 32 removed.
+#[inline(always)]
+pub fn unpack_iq4xs_scales(scales_h: [u8; 2], scales_l: &[u8; 4]) -> [i8; 8] {
+    let h = u16::from_le_bytes(scales_h) as u32;
+    core::array::from_fn(|ib| {
+        let lo = (scales_l[ib / 2] >> (4 * (ib % 2))) & 0xf;
+        let hi = ((h >> (2 * ib)) & 3) as u8;
+        (lo | (hi << 4)) as i8 - 32
+    })
 }

@@ -43,6 +43,12 @@ pub enum QuantType {
     Q4K,
     Q5K,
     Q6K,
+    Q2K,
+    Q3K,
+    IQ4NL,
+    IQ4XS,
+    /// Unquantized bf16 weights, taken 32 at a time (see [`blocks::BlockBF16`]).
+    BF16,
 }
 
 /// Activation formats, each the partner of some weight types.
@@ -51,12 +57,17 @@ pub enum ActType {
     Q8_0,
     Q8_1,
     Q8K,
+    /// bf16 activations for BF16 weights, as ggml's `vec_dot_bf16` takes them:
+    /// the product of two bf16 values is exact in f32, so the kernels are plain
+    /// widening FMAs and their results track llama.cpp's, while the activation
+    /// rounding (2⁻⁹ relative) is smaller than any Q8 format's.
+    BF16,
 }
 
 impl ActType {
     pub fn block_len(self) -> usize {
         match self {
-            ActType::Q8_0 | ActType::Q8_1 => blocks::QK,
+            ActType::Q8_0 | ActType::Q8_1 | ActType::BF16 => blocks::QK,
             ActType::Q8K => blocks::QK_K,
         }
     }
@@ -65,12 +76,13 @@ impl ActType {
             ActType::Q8_0 => core::mem::size_of::<blocks::BlockQ8_0>(),
             ActType::Q8_1 => core::mem::size_of::<blocks::BlockQ8_1>(),
             ActType::Q8K => core::mem::size_of::<blocks::BlockQ8K>(),
+            ActType::BF16 => core::mem::size_of::<blocks::BlockBF16>(),
         }
     }
 }
 
 impl QuantType {
-    pub const ALL: [QuantType; 8] = [
+    pub const ALL: [QuantType; 13] = [
         QuantType::Q4_0,
         QuantType::Q4_1,
         QuantType::Q5_0,
@@ -79,13 +91,26 @@ impl QuantType {
         QuantType::Q4K,
         QuantType::Q5K,
         QuantType::Q6K,
+        QuantType::Q2K,
+        QuantType::Q3K,
+        QuantType::IQ4NL,
+        QuantType::IQ4XS,
+        QuantType::BF16,
     ];
 
     /// Elements per block.
     pub fn block_len(self) -> usize {
         match self {
-            QuantType::Q4K | QuantType::Q5K | QuantType::Q6K => blocks::QK_K,
-            _ => blocks::QK,
+            QuantType::Q4K | QuantType::Q5K | QuantType::Q6K | QuantType::Q2K | QuantType::Q3K | QuantType::IQ4XS => {
+                blocks::QK_K
+            }
+            QuantType::Q4_0
+            | QuantType::Q4_1
+            | QuantType::Q5_0
+            | QuantType::Q5_1
+            | QuantType::Q8_0
+            | QuantType::IQ4NL
+            | QuantType::BF16 => blocks::QK,
         }
     }
 
@@ -101,6 +126,11 @@ impl QuantType {
             QuantType::Q4K => size_of::<blocks::BlockQ4K>(),
             QuantType::Q5K => size_of::<blocks::BlockQ5K>(),
             QuantType::Q6K => size_of::<blocks::BlockQ6K>(),
+            QuantType::Q2K => size_of::<blocks::BlockQ2K>(),
+            QuantType::Q3K => size_of::<blocks::BlockQ3K>(),
+            QuantType::IQ4NL => size_of::<blocks::BlockIQ4NL>(),
+            QuantType::IQ4XS => size_of::<blocks::BlockIQ4XS>(),
+            QuantType::BF16 => size_of::<blocks::BlockBF16>(),
         }
     }
 
@@ -115,9 +145,26 @@ impl QuantType {
     /// The activation format llama.cpp pairs with this weight type.
     pub fn act_type(self) -> ActType {
         match self {
-            QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 => ActType::Q8_0,
+            QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 | QuantType::IQ4NL => ActType::Q8_0,
             QuantType::Q4_1 | QuantType::Q5_1 => ActType::Q8_1,
-            QuantType::Q4K | QuantType::Q5K | QuantType::Q6K => ActType::Q8K,
+            QuantType::Q4K | QuantType::Q5K | QuantType::Q6K | QuantType::Q2K | QuantType::Q3K | QuantType::IQ4XS => {
+                ActType::Q8K
+            }
+            QuantType::BF16 => ActType::BF16,
+        }
+    }
+
+    /// Byte offsets of the f16 scale fields in one block (`d`, then `dmin`/`m`
+    /// where the type has one). Lets tests and benchmarks put finite scales
+    /// into otherwise random blocks; BF16 has none.
+    pub fn f16_fields(self) -> &'static [usize] {
+        match self {
+            QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 | QuantType::IQ4NL | QuantType::IQ4XS => &[0],
+            QuantType::Q4_1 | QuantType::Q5_1 | QuantType::Q4K | QuantType::Q5K => &[0, 2],
+            QuantType::Q6K => &[208],
+            QuantType::Q2K => &[80, 82],
+            QuantType::Q3K => &[108],
+            QuantType::BF16 => &[],
         }
     }
 }

@@ -34,14 +34,18 @@ impl core::fmt::Debug for QMatrix {
 thread_local! {
     // Quantized activations of the calling thread, one buffer per activation
     // format; each grows to the largest m × cols seen and is then reused.
-    static SCRATCH: RefCell<[ActBuf; 3]> = RefCell::new(Default::default());
+    static SCRATCH: RefCell<[ActBuf; N_ACT]> = RefCell::new(Default::default());
 }
+
+/// Number of activation formats (scratch buffers per thread).
+const N_ACT: usize = 4;
 
 fn act_slot(a: ActType) -> usize {
     match a {
         ActType::Q8_0 => 0,
         ActType::Q8_1 => 1,
         ActType::Q8K => 2,
+        ActType::BF16 => 3,
     }
 }
 
@@ -161,7 +165,7 @@ impl QMatrix {
             return;
         }
         let mut bufs = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        let mut done = [false; 3];
+        let mut done = [false; N_ACT];
         for (w, _) in parts.iter() {
             let k = act_slot(w.qtype.act_type());
             if !done[k] {

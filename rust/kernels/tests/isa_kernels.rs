@@ -61,7 +61,8 @@ fn extreme_values_do_not_saturate() {
     // Largest-magnitude codes everywhere: catches i16 saturation in pairwise
     // multiply-adds and sign handling of −128 / −127.
     for &isa in supported_isas() {
-        for q in QuantType::ALL {
+        // BF16 has no integer path to saturate, and these fills would be NaN / huge floats.
+        for q in QuantType::ALL.into_iter().filter(|&q| q != QuantType::BF16) {
             for fill in [0x00u8, 0xff, 0x80, 0x7f] {
                 let nb = 3;
                 let cols = nb * q.block_len();

@@ -54,7 +54,11 @@ fn dequantize_round_trip_error_is_bounded_by_the_step() {
         QuantType::Q5_0 => 0.07,
         QuantType::Q5_1 | QuantType::Q5K => 0.05,
         QuantType::Q6K => 0.035,
-        _ => 0.1,
+        QuantType::Q2K => 0.45,
+        QuantType::Q3K => 0.3,
+        QuantType::IQ4NL | QuantType::IQ4XS => 0.13,
+        QuantType::BF16 => 0.004,
+        QuantType::Q4_1 | QuantType::Q4K => 0.1,
     };
     for q in QuantType::ALL {
         let n = 8 * 256;
@@ -134,10 +138,50 @@ fn k_scales_pack_unpack() {
 fn block_sizes_match_ggml() {
     let expect = [(QuantType::Q4_0, 32, 18), (QuantType::Q4_1, 32, 20), (QuantType::Q5_0, 32, 22),
         (QuantType::Q5_1, 32, 24), (QuantType::Q8_0, 32, 34), (QuantType::Q4K, 256, 144),
-        (QuantType::Q5K, 256, 176), (QuantType::Q6K, 256, 210)];
+        (QuantType::Q5K, 256, 176), (QuantType::Q6K, 256, 210), (QuantType::Q2K, 256, 84),
+        (QuantType::Q3K, 256, 110), (QuantType::IQ4NL, 32, 18), (QuantType::IQ4XS, 256, 136),
+        // ggml's BF16 is 2 bytes per element with no blocks; ours groups 32.
+        (QuantType::BF16, 32, 64)];
     for (q, len, bytes) in expect {
         assert_eq!((q.block_len(), q.block_bytes()), (len, bytes), "{q:?}");
         assert_eq!(q.row_bytes(len * 3), Some(bytes * 3));
         assert_eq!(q.row_bytes(len + 1), None);
+    }
+}
+
+#[test]
+fn q3k_and_iq4xs_scales_pack_unpack() {
+    let mut rng = Rng::new(14);
+    for _ in 0..100 {
+        let sc: [i8; 16] = core::array::from_fn(|_| rng.range(-32, 31) as i8);
+        assert_eq!(unpack_q3k_scales(&pack_q3k_scales(&sc)), sc);
+    }
+    // Every byte pattern unpacks into the 6-bit range, and re-packs to itself.
+    for _ in 0..100 {
+        let b: [u8; 12] = rng.bytes(12).try_into().unwrap();
+        let sc = unpack_q3k_scales(&b);
+        assert!(sc.iter().all(|&v| (-32..=31).contains(&v)));
+        assert_eq!(pack_q3k_scales(&sc), b);
+    }
+    // IQ4_XS: sub-block 3 = low nibble of scales_l[1] >> 4, bits 6..8 of scales_h.
+    let s = unpack_iq4xs_scales(0b11_00_0000u16.to_le_bytes(), &[0, 0xa0, 0, 0]);
+    assert_eq!(s[3], (0xa | (3 << 4)) - 32);
+    assert_eq!(s[0], -32);
+}
+
+#[test]
+fn bf16_conversion_rounds_to_nearest_even() {
+    assert_eq!(f32_to_bf16(1.0), 0x3f80);
+    assert_eq!(bf16_to_f32(0x3f80), 1.0);
+    assert_eq!(f32_to_bf16(1.0 + 2f32.powi(-8)), 0x3f80); // tie → even (down)
+    assert_eq!(f32_to_bf16(1.0 + 3.0 * 2f32.powi(-8)), 0x3f82); // tie → even (up)
+    assert_eq!(f32_to_bf16(f32::MAX), 0x7f80); // rounds to +inf
+    assert_eq!(f32_to_bf16(-0.0), 0x8000);
+    assert_eq!(f32_to_bf16(f32::from_bits(0x7f80_0001)) & 0x7fc0, 0x7fc0); // NaN stays NaN, made quiet
+    for h in 0..=u16::MAX {
+        let f = bf16_to_f32(h);
+        if !f.is_nan() {
+            assert_eq!(f32_to_bf16(f), h, "{h:#06x}");
+        }
     }
 }

@@ -44,5 +44,9 @@ dotprod_entry!(
     vec_dot_q8_0 => l::q8_0,
     vec_dot_q4k => k::q4k,
     vec_dot_q5k => k::q5k,
-    vec_dot_q6k => k::q6k
+    vec_dot_q6k => k::q6k,
+    vec_dot_q2k => k::q2k,
+    vec_dot_q3k => k::q3k,
+    vec_dot_iq4nl => l::iq4nl,
+    vec_dot_iq4xs => k::iq4xs
 );

@@ -7,6 +7,7 @@
 //! with widening multiplies (plain NEON) and with `sdot`.
 
 pub mod dotprod;
+pub mod neon_bf16;
 pub mod i8mm;
 pub mod neon_kquants;
 pub mod neon_legacy;
@@ -67,6 +68,18 @@ pub(crate) fn dot_fn(isa: Isa, qtype: QuantType) -> Option<DotFn> {
         (QuantType::Q5K, true) => dotprod::vec_dot_q5k,
         (QuantType::Q6K, false) => neon_kquants::vec_dot_q6k,
         (QuantType::Q6K, true) => dotprod::vec_dot_q6k,
+        (QuantType::Q2K, false) => neon_kquants::vec_dot_q2k,
+        (QuantType::Q2K, true) => dotprod::vec_dot_q2k,
+        (QuantType::Q3K, false) => neon_kquants::vec_dot_q3k,
+        (QuantType::Q3K, true) => dotprod::vec_dot_q3k,
+        (QuantType::IQ4NL, false) => neon_legacy::vec_dot_iq4nl,
+        (QuantType::IQ4NL, true) => dotprod::vec_dot_iq4nl,
+        (QuantType::IQ4XS, false) => neon_kquants::vec_dot_iq4xs,
+        (QuantType::IQ4XS, true) => dotprod::vec_dot_iq4xs,
+        // Float products: sdot does not apply, and Armv8.6 BFDOT is not used
+        // because it rounds differently from a plain f32 FMA chain (and needs
+        // its own feature detection), so every NEON level shares one kernel.
+        (QuantType::BF16, _) => neon_bf16::vec_dot_bf16,
     })
 }
 

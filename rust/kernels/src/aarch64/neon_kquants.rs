@@ -1,9 +1,10 @@
-//! NEON dot kernels for the K-quants against Q8_K, generic over the byte-dot
-//! instruction. Each super-block's integer sums are reduced to one exact i32
-//! before scaling, as in the reference.
+//! NEON dot kernels for the 256-element super-block formats (the K-quants and
+//! IQ4_XS) against Q8_K, generic over the byte-dot instruction. Each
+//! super-block's integer sums are reduced to one exact i32 before scaling, as
+//! in the reference.
 
 use super::{h2f, Dot, Mull};
-use crate::blocks::unpack_k_scales;
+use crate::blocks::{unpack_iq4xs_scales, unpack_k_scales, unpack_q3k_scales, KVALUES_IQ4NL};
 use core::arch::aarch64::*;
 
 const Q8K_BYTES: usize = 292;
@@ -122,6 +123,111 @@ pub(crate) unsafe fn q6k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
     acc
 }
 
+/// Bits 2g..2g+2 of every byte: the 2-bit codes of group g (Q2_K/Q3_K layout:
+/// byte l of 32-byte half n holds elements 128n + 32g + l at bits 2g).
+#[inline(always)]
+unsafe fn crumbs(q: uint8x16_t, g: usize) -> uint8x16_t {
+    // A negative per-lane shift count shifts right (vshrq_n needs a constant).
+    vandq_u8(vshlq_u8(q, vdupq_n_s8(-2 * g as i8)), vdupq_n_u8(3))
+}
+
+/// Σ_sub-blocks scale · Σ q·a over one 2-bit-layout super-block; `$val(n, g, half, codes)`
+/// turns 16 codes into signed weights and `$scale(s)` gives sub-block s's scale.
+macro_rules! two_bit_sum {
+    ($D:ty, $qs:expr, $y:expr, |$n:ident, $g:ident, $h:ident, $c:ident| $val:expr, |$s:ident| $scale:expr) => {{
+        let mut sumv = vdupq_n_s32(0);
+        for $n in 0..2 {
+            let q = [vld1q_u8($qs.add(32 * $n)), vld1q_u8($qs.add(32 * $n + 16))];
+            for $g in 0..4 {
+                // Each 16-byte half is one 16-element sub-block with its own scale.
+                for $h in 0..2 {
+                    let $c = crumbs(q[$h], $g);
+                    let ys = ld($y.add(Q8K_QS + 128 * $n + 32 * $g + 16 * $h));
+                    let p = <$D>::dot(vdupq_n_s32(0), $val, ys);
+                    let $s = 8 * $n + 2 * $g + $h;
+                    sumv = vmlaq_n_s32(sumv, p, $scale);
+                }
+            }
+        }
+        vaddvq_s32(sumv)
+    }};
+}
+
+#[inline(always)]
+pub(crate) unsafe fn q2k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 84);
+        let y = a.add(i * Q8K_BYTES);
+        let sc = &*(x as *const [u8; 16]);
+        // Mins (high nibbles) multiply whole 16-sums of the activations.
+        let raw = vld1q_u8(x);
+        let mins = vshrq_n_u8(raw, 4);
+        let b = y.add(Q8K_BSUMS) as *const i16;
+        let m_lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mins)));
+        let m_hi = vreinterpretq_s16_u16(vmovl_high_u8(mins));
+        let mprod = vaddq_s32(
+            vaddq_s32(vmull_s16(vget_low_s16(m_lo), vld1_s16(b)), vmull_high_s16(m_lo, vld1q_s16(b))),
+            vaddq_s32(vmull_s16(vget_low_s16(m_hi), vld1_s16(b.add(8))), vmull_high_s16(m_hi, vld1q_s16(b.add(8)))),
+        );
+        let msum = vaddvq_s32(mprod) as f32;
+        let isum = two_bit_sum!(D, x.add(16), y, |_n, _g, _h, c| vreinterpretq_s8_u8(c), |s| (sc[s] & 0xf) as i32);
+        let yd = q8k_d(y);
+        acc += h2f(x.add(80)) * yd * isum as f32 - h2f(x.add(82)) * yd * msum;
+    }
+    acc
+}
+
+#[inline(always)]
+pub(crate) unsafe fn q3k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    let one = vdupq_n_u8(1);
+    let four = vdupq_n_s8(4);
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 110);
+        let y = a.add(i * Q8K_BYTES);
+        let sc = unpack_q3k_scales(&*(x.add(96) as *const [u8; 12]));
+        let hm = [vld1q_u8(x), vld1q_u8(x.add(16))];
+        // Weight = code + 4·h − 4, in −4..=3: h is bit 4n + g of hmask byte l.
+        let isum = two_bit_sum!(
+            D,
+            x.add(32),
+            y,
+            |n, g, h, c| {
+                let hb = vandq_u8(vshlq_u8(hm[h], vdupq_n_s8(-((4 * n + g) as i8))), one);
+                vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(c, vshlq_n_u8(hb, 2))), four)
+            },
+            |s| sc[s] as i32
+        );
+        acc += h2f(x.add(108)) * q8k_d(y) * isum as f32;
+    }
+    acc
+}
+
+#[inline(always)]
+pub(crate) unsafe fn iq4xs<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    // The 16 levels fit one register: tbl maps nibbles to signed values.
+    let table = vld1q_s8(KVALUES_IQ4NL.as_ptr());
+    let m4 = vdupq_n_u8(0x0f);
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 136);
+        let y = a.add(i * Q8K_BYTES);
+        let sc = unpack_iq4xs_scales([*x.add(2), *x.add(3)], &*(x.add(4) as *const [u8; 4]));
+        let mut sumv = vdupq_n_s32(0);
+        for (ib, &s) in sc.iter().enumerate() {
+            let q = vld1q_u8(x.add(8 + 16 * ib));
+            let lo = vqtbl1q_s8(table, vandq_u8(q, m4));
+            let hi = vqtbl1q_s8(table, vshrq_n_u8(q, 4));
+            let ys = y.add(Q8K_QS + 32 * ib);
+            let p = D::dot(D::dot(vdupq_n_s32(0), lo, ld(ys)), hi, ld(ys.add(16)));
+            sumv = vmlaq_n_s32(sumv, p, s as i32);
+        }
+        acc += h2f(x) * q8k_d(y) * vaddvq_s32(sumv) as f32;
+    }
+    acc
+}
+
 macro_rules! neon_entry {
     ($($name:ident => $body:ident),*) => {$(
         /// # Safety
@@ -132,4 +238,11 @@ macro_rules! neon_entry {
         }
     )*};
 }
-neon_entry!(vec_dot_q4k => q4k, vec_dot_q5k => q5k, vec_dot_q6k => q6k);
+neon_entry!(
+    vec_dot_q4k => q4k,
+    vec_dot_q5k => q5k,
+    vec_dot_q6k => q6k,
+    vec_dot_q2k => q2k,
+    vec_dot_q3k => q3k,
+    vec_dot_iq4xs => iq4xs
+);

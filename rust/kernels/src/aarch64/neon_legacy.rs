@@ -1,10 +1,12 @@
-//! NEON dot kernels for the 32-element formats, generic over the byte-dot
+//! NEON dot kernels for the 32-element formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+//! IQ4_NL), generic over the byte-dot
 //! instruction. Blocks alternate between two float accumulators so the FMA
 //! latency chain does not limit throughput; activation scales are read from
 //! the row's pre-widened f32 appendix (see `acts`) rather than converted per block.
 
 use super::{bits_to_bytes16, h2f, Dot, Mull};
 use crate::acts::scales_offset;
+use crate::blocks::KVALUES_IQ4NL;
 use crate::ActType;
 use core::arch::aarch64::*;
 
@@ -125,6 +127,21 @@ pub(crate) unsafe fn q8_0<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 
     })
 }
 
+#[inline(always)]
+pub(crate) unsafe fn iq4nl<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    // The 16 levels fit one register: tbl maps nibbles to signed values.
+    let table = vld1q_s8(KVALUES_IQ4NL.as_ptr());
+    block_loop!(nb, |i| {
+        let (x, y) = (w.add(i * 18), a.add(i * 34));
+        let (lo, hi) = nibbles(x.add(2));
+        let lo = vqtbl1q_s8(table, vreinterpretq_u8_s8(lo));
+        let hi = vqtbl1q_s8(table, vreinterpretq_u8_s8(hi));
+        let s = D::dot(zero(), lo, vld1q_s8(y.add(2) as *const i8));
+        let s = D::dot(s, hi, vld1q_s8(y.add(18) as *const i8));
+        (h2f(x) * act_d(a, ActType::Q8_0, nb, i), s, -0.0)
+    })
+}
+
 macro_rules! neon_entry {
     ($($name:ident => $body:ident),*) => {$(
         /// # Safety
@@ -135,4 +152,4 @@ macro_rules! neon_entry {
         }
     )*};
 }
-neon_entry!(vec_dot_q4_0 => q4_0, vec_dot_q4_1 => q4_1, vec_dot_q5_0 => q5_0, vec_dot_q5_1 => q5_1, vec_dot_q8_0 => q8_0);
+neon_entry!(vec_dot_q4_0 => q4_0, vec_dot_q4_1 => q4_1, vec_dot_q5_0 => q5_0, vec_dot_q5_1 => q5_1, vec_dot_q8_0 => q8_0, vec_dot_iq4nl => iq4nl);

@@ -79,3 +79,14 @@ pub fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
         b.d = 1.0 / iscale;
     }
 }
+
+/// f32 → bf16 (round to nearest even), 32 values per block; used for BF16
+/// activations and weights alike. `x.len()` must equal `out.len() * 32`.
+pub fn quantize_bf16(x: &[f32], out: &mut [BlockBF16]) {
+    assert_eq!(x.len(), out.len() * QK, "quantize_bf16: length mismatch");
+    for (b, xs) in out.iter_mut().zip(x.chunks_exact(QK)) {
+        for (v, &f) in b.v.iter_mut().zip(xs) {
+            *v = f32_to_bf16(f).to_le_bytes();
+        }
+    }
+}

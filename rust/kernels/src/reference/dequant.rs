@@ -142,3 +142,91 @@ pub fn dequantize_q6k(x: &[BlockQ6K], out: &mut [f32]) {
         }
     }
 }
+
+// The expansions below keep ggml's operation order (sub-block scale first,
+// then scale · q − min, no fused multiply-add), so they are bit-exact with
+// ggml's `dequantize_row_*` (checked against gguf-py in tests/ggml_vectors.rs).
+
+/// Element e of a 256-element 2-bit super-block: its 2 bits sit in byte
+/// 32·(e / 128) + e % 32 of `qs`, at bit 2·((e / 32) % 4).
+#[inline(always)]
+pub(crate) fn two_bits(qs: &[u8; 64], e: usize) -> u8 {
+    (qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3
+}
+
+pub fn dequantize_q2k(x: &[BlockQ2K], out: &mut [f32]) {
+    assert_eq!(out.len(), x.len() * QK_K);
+    for (b, o) in x.iter().zip(out.chunks_exact_mut(QK_K)) {
+        let (d, dmin) = (f16_bytes_to_f32(b.d), f16_bytes_to_f32(b.dmin));
+        for (s, o) in o.chunks_exact_mut(16).enumerate() {
+            let dl = d * (b.scales[s] & 0xf) as f32;
+            let ml = dmin * (b.scales[s] >> 4) as f32;
+            for (l, o) in o.iter_mut().enumerate() {
+                *o = dl * two_bits(&b.qs, 16 * s + l) as f32 - ml;
+            }
+        }
+    }
+}
+
+/// Q3_K's value of element e: the 2 low bits minus 4 unless its `hmask` bit is set.
+#[inline(always)]
+pub(crate) fn q3k_value(b: &BlockQ3K, e: usize) -> i32 {
+    let high = (b.hmask[e % 32] >> (e / 32)) & 1;
+    two_bits(&b.qs, e) as i32 - if high == 0 { 4 } else { 0 }
+}
+
+pub fn dequantize_q3k(x: &[BlockQ3K], out: &mut [f32]) {
+    assert_eq!(out.len(), x.len() * QK_K);
+    for (b, o) in x.iter().zip(out.chunks_exact_mut(QK_K)) {
+        let d = f16_bytes_to_f32(b.d);
+        let sc = unpack_q3k_scales(&b.scales);
+        for (s, o) in o.chunks_exact_mut(16).enumerate() {
+            let dl = d * sc[s] as f32;
+            for (l, o) in o.iter_mut().enumerate() {
+                *o = dl * q3k_value(b, 16 * s + l) as f32;
+            }
+        }
+    }
+}
+
+/// 16 nibbles → 32 IQ4 levels in ggml order (low nibbles first).
+#[inline(always)]
+pub(crate) fn iq4_levels(qs: &[u8]) -> [i8; QK] {
+    core::array::from_fn(|j| {
+        let n = if j < 16 { qs[j] & 0xf } else { qs[j - 16] >> 4 };
+        KVALUES_IQ4NL[n as usize]
+    })
+}
+
+pub fn dequantize_iq4nl(x: &[BlockIQ4NL], out: &mut [f32]) {
+    assert_eq!(out.len(), x.len() * QK);
+    for (b, o) in x.iter().zip(out.chunks_exact_mut(QK)) {
+        let d = f16_bytes_to_f32(b.d);
+        for (o, v) in o.iter_mut().zip(iq4_levels(&b.qs)) {
+            *o = d * v as f32;
+        }
+    }
+}
+
+pub fn dequantize_iq4xs(x: &[BlockIQ4XS], out: &mut [f32]) {
+    assert_eq!(out.len(), x.len() * QK_K);
+    for (b, o) in x.iter().zip(out.chunks_exact_mut(QK_K)) {
+        let d = f16_bytes_to_f32(b.d);
+        let sc = unpack_iq4xs_scales(b.scales_h, &b.scales_l);
+        for (ib, o) in o.chunks_exact_mut(QK).enumerate() {
+            let dl = d * sc[ib] as f32;
+            for (o, v) in o.iter_mut().zip(iq4_levels(&b.qs[16 * ib..16 * ib + 16])) {
+                *o = dl * v as f32;
+            }
+        }
+    }
+}
+
+pub fn dequantize_bf16(x: &[BlockBF16], out: &mut [f32]) {
+    assert_eq!(out.len(), x.len() * QK);
+    for (b, o) in x.iter().zip(out.chunks_exact_mut(QK)) {
+        for (o, v) in o.iter_mut().zip(&b.v) {
+            *o = bf16_to_f32(u16::from_le_bytes(*v));
+        }
+    }
+}

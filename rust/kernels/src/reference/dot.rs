@@ -5,6 +5,7 @@
 //! must agree with these up to float summation order. The `*_block_ints`
 //! functions expose those integer sums for bit-exact tests.
 
+use super::dequant::{iq4_levels, q3k_value, two_bits};
 use crate::blocks::*;
 
 #[inline(always)]
@@ -190,4 +191,94 @@ pub fn vec_dot_q6k(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
         s += f16_bytes_to_f32(x.d) * y.d * q6k_block_int(x, y) as f32;
     }
     s
+}
+
+/// (Σ scale·dot, Σ min·bsum) of one Q2_K super-block: 16 sub-blocks of 16,
+/// whose 4-bit mins multiply the activation `bsums` directly.
+pub fn q2k_block_ints(x: &BlockQ2K, y: &BlockQ8K) -> (i32, i32) {
+    let mut isum = 0i32;
+    let mut msum = 0i32;
+    for s in 0..16 {
+        let d: i32 = (16 * s..16 * s + 16).map(|e| two_bits(&x.qs, e) as i32 * y.qs[e] as i32).sum();
+        isum += (x.scales[s] & 0xf) as i32 * d;
+        msum += (x.scales[s] >> 4) as i32 * y.bsums[s] as i32;
+    }
+    (isum, msum)
+}
+
+/// Σ over the 16 sub-blocks of (scale − 32) · Σ q·a, q in −4..=3.
+pub fn q3k_block_int(x: &BlockQ3K, y: &BlockQ8K) -> i32 {
+    let sc = unpack_q3k_scales(&x.scales);
+    (0..16)
+        .map(|s| sc[s] as i32 * (16 * s..16 * s + 16).map(|e| q3k_value(x, e) * y.qs[e] as i32).sum::<i32>())
+        .sum()
+}
+
+pub fn iq4nl_block_int(x: &BlockIQ4NL, y: &BlockQ8_0) -> i32 {
+    let v = iq4_levels(&x.qs);
+    isum32(&y.qs, |j| v[j] as i32)
+}
+
+/// Σ over the 8 sub-blocks of (scale − 32) · Σ level·a.
+pub fn iq4xs_block_int(x: &BlockIQ4XS, y: &BlockQ8K) -> i32 {
+    let sc = unpack_iq4xs_scales(x.scales_h, &x.scales_l);
+    (0..8)
+        .map(|ib| {
+            let v = iq4_levels(&x.qs[16 * ib..16 * ib + 16]);
+            let d: i32 = (0..QK).map(|j| v[j] as i32 * y.qs[QK * ib + j] as i32).sum();
+            sc[ib] as i32 * d
+        })
+        .sum()
+}
+
+pub fn vec_dot_q2k(x: &[BlockQ2K], y: &[BlockQ8K]) -> f32 {
+    assert_eq!(x.len(), y.len());
+    let mut s = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        let (isum, msum) = q2k_block_ints(x, y);
+        s += f16_bytes_to_f32(x.d) * y.d * isum as f32 - f16_bytes_to_f32(x.dmin) * y.d * msum as f32;
+    }
+    s
+}
+
+pub fn vec_dot_q3k(x: &[BlockQ3K], y: &[BlockQ8K]) -> f32 {
+    assert_eq!(x.len(), y.len());
+    let mut s = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        s += f16_bytes_to_f32(x.d) * y.d * q3k_block_int(x, y) as f32;
+    }
+    s
+}
+
+pub fn vec_dot_iq4nl(x: &[BlockIQ4NL], y: &[BlockQ8_0]) -> f32 {
+    assert_eq!(x.len(), y.len());
+    let mut s = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        let d = f16_bytes_to_f32(x.d) * f16_bytes_to_f32(y.d);
+        s += d * iq4nl_block_int(x, y) as f32;
+    }
+    s
+}
+
+pub fn vec_dot_iq4xs(x: &[BlockIQ4XS], y: &[BlockQ8K]) -> f32 {
+    assert_eq!(x.len(), y.len());
+    let mut s = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        s += f16_bytes_to_f32(x.d) * y.d * iq4xs_block_int(x, y) as f32;
+    }
+    s
+}
+
+/// bf16 · bf16: each product is exact in f32 (8-bit significands), and they
+/// are summed in f64 as ggml's scalar `ggml_vec_dot_bf16` does, so this is
+/// the exact dot up to one final rounding for any realistic row.
+pub fn vec_dot_bf16(x: &[BlockBF16], y: &[BlockBF16]) -> f32 {
+    assert_eq!(x.len(), y.len());
+    let mut s = 0.0f64;
+    for (x, y) in x.iter().zip(y) {
+        for (a, b) in x.v.iter().zip(&y.v) {
+            s += (bf16_to_f32(u16::from_le_bytes(*a)) * bf16_to_f32(u16::from_le_bytes(*b))) as f64;
+        }
+    }
+    s as f32
 }

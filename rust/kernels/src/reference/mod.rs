@@ -30,6 +30,11 @@ pub(crate) unsafe fn dot_raw(qtype: QuantType, nb: usize, w: *const u8, a: *cons
         QuantType::Q4K => vec_dot_q4k(sl(w as *const BlockQ4K, nb), sl(a as *const BlockQ8K, nb)),
         QuantType::Q5K => vec_dot_q5k(sl(w as *const BlockQ5K, nb), sl(a as *const BlockQ8K, nb)),
         QuantType::Q6K => vec_dot_q6k(sl(w as *const BlockQ6K, nb), sl(a as *const BlockQ8K, nb)),
+        QuantType::Q2K => vec_dot_q2k(sl(w as *const BlockQ2K, nb), sl(a as *const BlockQ8K, nb)),
+        QuantType::Q3K => vec_dot_q3k(sl(w as *const BlockQ3K, nb), sl(a as *const BlockQ8K, nb)),
+        QuantType::IQ4NL => vec_dot_iq4nl(sl(w as *const BlockIQ4NL, nb), sl(a as *const BlockQ8_0, nb)),
+        QuantType::IQ4XS => vec_dot_iq4xs(sl(w as *const BlockIQ4XS, nb), sl(a as *const BlockQ8K, nb)),
+        QuantType::BF16 => vec_dot_bf16(sl(w as *const BlockBF16, nb), sl(a as *const BlockBF16, nb)),
     }
 }
 
@@ -40,7 +45,8 @@ macro_rules! ref_dot_fns {
         }
     )*};
 }
-ref_dot_fns!(q4_0 => Q4_0, q4_1 => Q4_1, q5_0 => Q5_0, q5_1 => Q5_1, q8_0 => Q8_0, q4k => Q4K, q5k => Q5K, q6k => Q6K);
+ref_dot_fns!(q4_0 => Q4_0, q4_1 => Q4_1, q5_0 => Q5_0, q5_1 => Q5_1, q8_0 => Q8_0, q4k => Q4K, q5k => Q5K, q6k => Q6K,
+    q2k => Q2K, q3k => Q3K, iq4nl => IQ4NL, iq4xs => IQ4XS, bf16 => BF16);
 
 pub(crate) fn dot_fn(qtype: QuantType) -> crate::DotFn {
     match qtype {
@@ -52,6 +58,11 @@ pub(crate) fn dot_fn(qtype: QuantType) -> crate::DotFn {
         QuantType::Q4K => q4k,
         QuantType::Q5K => q5k,
         QuantType::Q6K => q6k,
+        QuantType::Q2K => q2k,
+        QuantType::Q3K => q3k,
+        QuantType::IQ4NL => iq4nl,
+        QuantType::IQ4XS => iq4xs,
+        QuantType::BF16 => bf16,
     }
 }
 
@@ -69,6 +80,11 @@ pub fn dequantize_bytes(qtype: QuantType, w: &[u8], out: &mut [f32]) {
         QuantType::Q4K => dequantize_q4k(c(w), out),
         QuantType::Q5K => dequantize_q5k(c(w), out),
         QuantType::Q6K => dequantize_q6k(c(w), out),
+        QuantType::Q2K => dequantize_q2k(c(w), out),
+        QuantType::Q3K => dequantize_q3k(c(w), out),
+        QuantType::IQ4NL => dequantize_iq4nl(c(w), out),
+        QuantType::IQ4XS => dequantize_iq4xs(c(w), out),
+        QuantType::BF16 => dequantize_bf16(c(w), out),
     }
 }
 
@@ -83,5 +99,10 @@ pub fn quantize_weights(qtype: QuantType, x: &[f32]) -> Vec<u8> {
         QuantType::Q4K => as_bytes(&quantize_q4k(x)).to_vec(),
         QuantType::Q5K => as_bytes(&quantize_q5k(x)).to_vec(),
         QuantType::Q6K => as_bytes(&quantize_q6k(x)).to_vec(),
+        QuantType::Q2K => as_bytes(&quantize_q2k(x)).to_vec(),
+        QuantType::Q3K => as_bytes(&quantize_q3k(x)).to_vec(),
+        QuantType::IQ4NL => as_bytes(&quantize_iq4nl(x)).to_vec(),
+        QuantType::IQ4XS => as_bytes(&quantize_iq4xs(x)).to_vec(),
+        QuantType::BF16 => as_bytes(&quantize_bf16_weights(x)).to_vec(),
     }
 }

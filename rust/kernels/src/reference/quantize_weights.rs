@@ -177,3 +177,129 @@ pub fn quantize_q6k(x: &[f32]) -> Vec<BlockQ6K> {
         })
         .collect()
 }
+
+/// Least-squares scale for fixed integer levels: argmin_s Σ (x − s·q)².
+/// Refitting after rounding keeps flat blocks (all values near one level)
+/// from being pulled to the level's nominal value.
+fn refit(x: &[f32], q: impl Fn(usize) -> f32) -> Option<f32> {
+    let (mut xq, mut qq) = (0.0f32, 0.0f32);
+    for (j, &v) in x.iter().enumerate() {
+        xq += v * q(j);
+        qq += q(j) * q(j);
+    }
+    (qq > 0.0).then(|| xq / qq)
+}
+
+/// Q2_K: per-16 scale and min, both 4-bit relative to f16 super-scales. When
+/// every sub-block lies above zero the mins are stored with a negative `dmin`
+/// (an offset up), else they are clamped to ≤ 0 as in ggml's quantizer.
+pub fn quantize_q2k(x: &[f32]) -> Vec<BlockQ2K> {
+    x.chunks_exact(QK_K)
+        .map(|c| {
+            let subs: Vec<(f32, f32)> = c.chunks_exact(16).map(min_max).collect();
+            let up = subs.iter().all(|&(lo, _)| lo > 0.0);
+            let lo = |j: usize| if up { subs[j].0 } else { subs[j].0.min(0.0) };
+            let scales: [f32; 16] = core::array::from_fn(|j| (subs[j].1 - lo(j)) / 3.0);
+            let mins: [f32; 16] = core::array::from_fn(|j| lo(j).abs());
+            let d = f32_to_f16(scales.iter().cloned().fold(0.0, f32::max) / 15.0);
+            let mmax = mins.iter().cloned().fold(0.0, f32::max) / 15.0;
+            let dmin = f32_to_f16(if up { -mmax } else { mmax });
+            let (df, mf) = (f16_to_f32(d), f16_to_f32(dmin));
+            let mut b = BlockQ2K { d: d.to_le_bytes(), dmin: dmin.to_le_bytes(), ..Default::default() };
+            for j in 0..16 {
+                let sc = ((scales[j] * inv(df)).round() as i32).clamp(0, 15);
+                let mn = ((-lo(j) * inv(mf)).round() as i32).clamp(0, 15);
+                b.scales[j] = (sc | (mn << 4)) as u8;
+                let (ds, m) = (df * sc as f32, mf * mn as f32);
+                for l in 0..16 {
+                    let e = 16 * j + l;
+                    let q = (((c[e] + m) * inv(ds)).round() as i32).clamp(0, 3) as u8;
+                    b.qs[32 * (e / 128) + e % 32] |= q << (2 * ((e / 32) % 4));
+                }
+            }
+            b
+        })
+        .collect()
+}
+
+/// Q3_K: symmetric 3-bit (−4..=3) per 16, 6-bit signed scales under an f16 `d`.
+pub fn quantize_q3k(x: &[f32]) -> Vec<BlockQ3K> {
+    x.chunks_exact(QK_K)
+        .map(|c| {
+            let sub: [f32; 16] = core::array::from_fn(|j| {
+                let s = &c[16 * j..16 * j + 16];
+                let d0 = signed_absmax(s) / -4.0;
+                let q = |l: usize| ((s[l] * inv(d0)).round()).clamp(-4.0, 3.0);
+                refit(s, q).unwrap_or(0.0)
+            });
+            let d = f32_to_f16(signed_absmax(&sub) / -32.0);
+            let df = f16_to_f32(d);
+            let sc: [i8; 16] = core::array::from_fn(|j| ((sub[j] * inv(df)).round() as i32).clamp(-32, 31) as i8);
+            let mut b = BlockQ3K { scales: pack_q3k_scales(&sc), d: d.to_le_bytes(), ..Default::default() };
+            for (e, &v) in c.iter().enumerate() {
+                let q = ((v * inv(df * sc[e / 16] as f32)).round() as i32).clamp(-4, 3) + 4;
+                b.qs[32 * (e / 128) + e % 32] |= ((q & 3) as u8) << (2 * ((e / 32) % 4));
+                b.hmask[e % 32] |= ((q >> 2) as u8) << (e / 32);
+            }
+            b
+        })
+        .collect()
+}
+
+/// Index of the IQ4 level nearest to `v` (in units of the block scale).
+fn nearest_iq4(v: f32) -> u8 {
+    let mut best = 0;
+    for (i, &k) in KVALUES_IQ4NL.iter().enumerate() {
+        if (v - k as f32).abs() < (v - KVALUES_IQ4NL[best] as f32).abs() {
+            best = i;
+        }
+    }
+    best as u8
+}
+
+/// Refitted IQ4 scale of 32 values: the signed max first maps to −127.
+fn iq4_scale(x: &[f32]) -> f32 {
+    let d0 = signed_absmax(x) / -127.0;
+    refit(x, |j| KVALUES_IQ4NL[nearest_iq4(x[j] * inv(d0)) as usize] as f32).unwrap_or(0.0)
+}
+
+fn iq4_nibbles(x: &[f32], d: f32) -> [u8; 16] {
+    let q: [u8; QK] = core::array::from_fn(|j| nearest_iq4(x[j] * inv(d)));
+    pack_nibbles(&q)
+}
+
+pub fn quantize_iq4nl(x: &[f32]) -> Vec<BlockIQ4NL> {
+    x.chunks_exact(QK)
+        .map(|c| {
+            let d = f32_to_f16(iq4_scale(c));
+            BlockIQ4NL { d: d.to_le_bytes(), qs: iq4_nibbles(c, f16_to_f32(d)) }
+        })
+        .collect()
+}
+
+pub fn quantize_iq4xs(x: &[f32]) -> Vec<BlockIQ4XS> {
+    x.chunks_exact(QK_K)
+        .map(|c| {
+            let sub: [f32; 8] = core::array::from_fn(|j| iq4_scale(&c[QK * j..QK * j + QK]));
+            let d = f32_to_f16(signed_absmax(&sub) / -32.0);
+            let df = f16_to_f32(d);
+            let mut b = BlockIQ4XS { d: d.to_le_bytes(), ..Default::default() };
+            let mut h = 0u16;
+            for j in 0..8 {
+                let ls = ((sub[j] * inv(df)).round() as i32).clamp(-32, 31) + 32;
+                b.scales_l[j / 2] |= ((ls & 0xf) as u8) << (4 * (j % 2));
+                h |= ((ls >> 4) as u16) << (2 * j);
+                let ds = df * (ls - 32) as f32;
+                b.qs[16 * j..16 * j + 16].copy_from_slice(&iq4_nibbles(&c[QK * j..QK * j + QK], ds));
+            }
+            b.scales_h = h.to_le_bytes();
+            b
+        })
+        .collect()
+}
+
+pub fn quantize_bf16_weights(x: &[f32]) -> Vec<BlockBF16> {
+    let mut out = vec![BlockBF16::default(); x.len() / QK];
+    super::activations::quantize_bf16(&x[..out.len() * QK], &mut out);
+    out
+}

@@ -9,6 +9,7 @@
 
 use super::util::*;
 use crate::acts::scales_offset;
+use crate::blocks::KVALUES_IQ4NL;
 use crate::ActType;
 use core::arch::x86_64::*;
 
@@ -114,6 +115,17 @@ pub unsafe fn tile4_q5_1(nb: usize, w: *const u8, a: *const u8, stride: usize) -
 pub unsafe fn tile4_q8_0(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
     tile4!(nb, w, a, stride, 34, 2, ActType::Q8_0, None, |x| {
         let v = load256(x.add(2));
+        (_mm256_sign_epi8(v, v), Some(v))
+    })
+}
+
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` IQ4_NL blocks; `a` four Q8_0 activation rows `stride` bytes apart.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn tile4_iq4nl(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+    let table = _mm256_broadcastsi128_si256(_mm_loadu_si128(KVALUES_IQ4NL.as_ptr() as *const __m128i));
+    tile4!(nb, w, a, stride, 18, 2, ActType::Q8_0, None, |x| {
+        let v = _mm256_shuffle_epi8(table, nibbles(x.add(2)));
         (_mm256_sign_epi8(v, v), Some(v))
     })
 }

@@ -1,4 +1,5 @@
-//! AVX2+FMA dot kernels for the 256-element K-quants against Q8_K activations.
+//! AVX2+FMA dot kernels for the 256-element super-block formats against Q8_K
+//! activations: the K-quants (Q2_K … Q6_K) and IQ4_XS.
 //!
 //! Sub-block scales are applied with `madd` against a broadcast i16 scale, which
 //! both multiplies and widens the `maddubs` pairs to i32 in one instruction.
@@ -8,7 +9,7 @@
 //! so per-block rounding is identical to the reference.
 
 use super::util::*;
-use crate::blocks::unpack_k_scales;
+use crate::blocks::{unpack_iq4xs_scales, unpack_k_scales, unpack_q3k_scales, KVALUES_IQ4NL};
 use core::arch::x86_64::*;
 
 const Q8K_BYTES: usize = 292;
@@ -236,6 +237,134 @@ pub unsafe fn tile4_q6k(nb: usize, w: *const u8, a: *const u8, stride: usize) ->
         for k in 0..4 {
             acc[k] += d * q8k_d(ys[k]) * hsum_epi32(sumi[k]) as f32;
         }
+    }
+    acc
+}
+
+/// Shuffles that spread 16 i16 sub-block scales over the maddubs pairs of one
+/// 32-element group: applied to the scales of half n (both lanes holding
+/// scales 8n..8n+8), pick g puts scale 8n+2g in the low lane and 8n+2g+1 in
+/// the high lane, matching the 16-element sub-blocks the two lanes cover.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scale_picks() -> [__m256i; 4] {
+    let pick = |g: i8| {
+        let (l0, l1, h0, h1) = (4 * g, 4 * g + 1, 4 * g + 2, 4 * g + 3);
+        _mm256_setr_epi8(
+            l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, //
+            h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1,
+        )
+    };
+    [pick(0), pick(1), pick(2), pick(3)]
+}
+
+/// The scales of half `n` (0: sub-blocks 0..8, 1: 8..16) in both lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn half_scales(s16: __m256i, n: usize) -> __m256i {
+    if n == 0 {
+        _mm256_permute2x128_si256(s16, s16, 0x00)
+    } else {
+        _mm256_permute2x128_si256(s16, s16, 0x11)
+    }
+}
+
+/// Bits 2g..2g+2 of every byte (g = 0..4): the 2-bit codes of group g.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn crumbs(q: __m256i, g: usize) -> __m256i {
+    // A 16-bit shift is fine: the mask drops what crosses from the high byte.
+    _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * g as i32)), _mm256_set1_epi8(3))
+}
+
+/// Σ_sub-blocks scale · Σ q·a over one 256-element super-block whose 2-bit
+/// codes (plus `$extra(n, g)`, OR-ed in) start at `$qs`; `$s16` holds the 16
+/// i16 scales. The 2-bit layout is shared by Q2_K and Q3_K: byte l of 32-byte
+/// half n holds elements 128n + 32g + l at bits 2g.
+macro_rules! two_bit_sum {
+    ($qs:expr, $y:expr, $s16:expr, $picks:expr, |$n:ident, $g:ident| $extra:expr) => {{
+        let mut sumi = _mm256_setzero_si256();
+        for $n in 0..2 {
+            let q = load256($qs.add(32 * $n));
+            let hs = half_scales($s16, $n);
+            for $g in 0..4 {
+                let u = _mm256_or_si256(crumbs(q, $g), $extra);
+                let ys = load256($y.add(Q8K_QS + 128 * $n + 32 * $g));
+                let sv = _mm256_shuffle_epi8(hs, $picks[$g]);
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u, ys), sv));
+            }
+        }
+        sumi
+    }};
+}
+
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` Q2_K blocks, `a` `nb` 4-aligned Q8_K blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn vec_dot_q2k(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    let m4 = _mm_set1_epi8(0x0f);
+    let picks = scale_picks();
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 84);
+        let y = a.add(i * Q8K_BYTES);
+        let sc = _mm_loadu_si128(x as *const __m128i);
+        let s16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc, m4));
+        // The mins multiply whole 16-sums of the activations: one madd with bsums.
+        let mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), m4));
+        let msum = hsum_epi32(_mm256_madd_epi16(load256(y.add(Q8K_BSUMS)), mins)) as f32;
+        let sumi = two_bit_sum!(x.add(16), y, s16, picks, |_n, _g| _mm256_setzero_si256());
+        let yd = q8k_d(y);
+        acc += h2f(x.add(80)) * yd * hsum_epi32(sumi) as f32 - h2f(x.add(82)) * yd * msum;
+    }
+    acc
+}
+
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` Q3_K blocks, `a` `nb` 4-aligned Q8_K blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn vec_dot_q3k(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    let one = _mm256_set1_epi8(1);
+    let picks = scale_picks();
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 110);
+        let y = a.add(i * Q8K_BYTES);
+        let sc = unpack_q3k_scales(&*(x.add(96) as *const [u8; 12]));
+        let s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(sc.as_ptr() as *const __m128i));
+        // Values q − 4·(1 − h) are used as u = q + 4h in 0..=7 (unsigned, as
+        // maddubs wants); the −4 per element comes back as −4 · Σ scale · bsum.
+        let corr = _mm256_slli_epi32(_mm256_madd_epi16(load256(y.add(Q8K_BSUMS)), s16), 2);
+        let hm = load256(x);
+        let sumi = two_bit_sum!(x.add(32), y, s16, picks, |n, g| {
+            let h = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128((4 * n + g) as i32)), one);
+            _mm256_slli_epi16(h, 2)
+        });
+        acc += h2f(x.add(108)) * q8k_d(y) * hsum_epi32(_mm256_sub_epi32(sumi, corr)) as f32;
+    }
+    acc
+}
+
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` IQ4_XS blocks, `a` `nb` 4-aligned Q8_K blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn vec_dot_iq4xs(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    // The 16 levels fit one register: pshufb maps nibbles to signed values.
+    let table = _mm256_broadcastsi128_si256(_mm_loadu_si128(KVALUES_IQ4NL.as_ptr() as *const __m128i));
+    let mut acc = 0.0f32;
+    for i in 0..nb {
+        let x = w.add(i * 136);
+        let y = a.add(i * Q8K_BYTES);
+        let sc = unpack_iq4xs_scales([*x.add(2), *x.add(3)], &*(x.add(4) as *const [u8; 4]));
+        let mut sumi = _mm256_setzero_si256();
+        for (ib, &s) in sc.iter().enumerate() {
+            let v = _mm256_shuffle_epi8(table, nibbles(x.add(8 + 16 * ib)));
+            let ys = load256(y.add(Q8K_QS + 32 * ib));
+            // Signed × signed: v's sign moves onto the activations (|v| ≤ 127).
+            let p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(ys, v));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_set1_epi16(s as i16)));
+        }
+        acc += h2f(x) * q8k_d(y) * hsum_epi32(sumi) as f32;
     }
     acc
 }

@@ -1,4 +1,5 @@
-//! AVX2+FMA dot kernels for the 32-element formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0).
+//! AVX2+FMA dot kernels for the 32-element formats (Q4_0, Q4_1, Q5_0, Q5_1,
+//! Q8_0, IQ4_NL).
 //!
 //! Each block becomes eight i32 partial sums via `maddubs` (u8 × i8 → i16
 //! pairs) and `madd` (→ i32); none can saturate for these value ranges. The
@@ -9,6 +10,7 @@
 
 use super::util::*;
 use crate::acts::scales_offset;
+use crate::blocks::KVALUES_IQ4NL;
 use crate::ActType;
 use core::arch::x86_64::*;
 
@@ -133,4 +135,15 @@ pub unsafe fn vec_dot_q5_1(nb: usize, w: *const u8, a: *const u8) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn vec_dot_q8_0(nb: usize, w: *const u8, a: *const u8) -> f32 {
     kernel!(nb, w, a, 34, ActType::Q8_0, false, |x, y| dot_i8_i8(load256(x.add(2)), load256(y.add(2))))
+}
+
+/// # Safety
+/// AVX2+FMA+F16C present; `w` holds `nb` IQ4_NL blocks, `a` one Q8_0 activation row of `nb` blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn vec_dot_iq4nl(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    // The 16 levels fit one register: pshufb maps nibbles to signed values.
+    let table = _mm256_broadcastsi128_si256(_mm_loadu_si128(KVALUES_IQ4NL.as_ptr() as *const __m128i));
+    kernel!(nb, w, a, 18, ActType::Q8_0, false, |x, y| {
+        dot_i8_i8(_mm256_shuffle_epi8(table, nibbles(x.add(2))), load256(y.add(2)))
+    })
 }

@@ -1,6 +1,7 @@
 //! x86-64 kernels. Only reachable through `dispatch` after run-time detection
 //! of AVX2, FMA and F16C; nothing here is compiled with a raised baseline.
 
+pub mod avx2_bf16;
 pub mod avx2_gemm;
 pub mod avx2_kquants;
 pub mod avx2_legacy;
@@ -18,6 +19,11 @@ pub(crate) fn dot_fn(qtype: QuantType) -> Option<DotFn> {
         QuantType::Q4K => avx2_kquants::vec_dot_q4k,
         QuantType::Q5K => avx2_kquants::vec_dot_q5k,
         QuantType::Q6K => avx2_kquants::vec_dot_q6k,
+        QuantType::Q2K => avx2_kquants::vec_dot_q2k,
+        QuantType::Q3K => avx2_kquants::vec_dot_q3k,
+        QuantType::IQ4NL => avx2_legacy::vec_dot_iq4nl,
+        QuantType::IQ4XS => avx2_kquants::vec_dot_iq4xs,
+        QuantType::BF16 => avx2_bf16::vec_dot_bf16,
     })
 }
 
@@ -30,6 +36,8 @@ pub(crate) fn tile4_fn(qtype: QuantType) -> Option<crate::dispatch::Tile4Fn> {
         QuantType::Q8_0 => avx2_gemm::tile4_q8_0,
         QuantType::Q4K => avx2_kquants::tile4_q4k,
         QuantType::Q6K => avx2_kquants::tile4_q6k,
-        QuantType::Q5K => return None,
+        QuantType::IQ4NL => avx2_gemm::tile4_iq4nl,
+        // No 4-row tiles (yet): prefill runs their row-dot kernels per row.
+        QuantType::Q5K | QuantType::Q2K | QuantType::Q3K | QuantType::IQ4XS | QuantType::BF16 => return None,
     })
 }

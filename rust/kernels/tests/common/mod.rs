@@ -35,15 +35,20 @@ impl Rng {
 
 /// Byte offsets of the f16 scale fields of one block.
 pub fn f16_fields(q: QuantType) -> &'static [usize] {
-    match q {
-        QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 => &[0],
-        QuantType::Q4_1 | QuantType::Q5_1 | QuantType::Q4K | QuantType::Q5K => &[0, 2],
-        QuantType::Q6K => &[208],
-    }
+    q.f16_fields()
+}
+
+/// `n` bf16 values from `f`, as little-endian bytes.
+fn bf16_bytes(n: usize, mut f: impl FnMut() -> f32) -> Vec<u8> {
+    (0..n).flat_map(|_| f32_to_bf16(f()).to_le_bytes()).collect()
 }
 
 /// Random blocks: arbitrary quant bits, finite scales of mixed sign.
 pub fn random_weights(rng: &mut Rng, q: QuantType, nb: usize) -> Vec<u8> {
+    if q == QuantType::BF16 {
+        // Random bytes would be NaNs and infinities: draw values instead.
+        return bf16_bytes(nb * q.block_len(), || rng.f32() * 0.05);
+    }
     let mut w = rng.bytes(nb * q.block_bytes());
     for b in 0..nb {
         for &o in f16_fields(q) {
@@ -56,6 +61,10 @@ pub fn random_weights(rng: &mut Rng, q: QuantType, nb: usize) -> Vec<u8> {
 
 /// Random blocks whose f16 scales are all exactly 1.0, so a dot product is an integer sum.
 pub fn unit_weights(rng: &mut Rng, q: QuantType, nb: usize) -> Vec<u8> {
+    if q == QuantType::BF16 {
+        // No scales: small integers, exact in bf16, keep the dot an exact integer.
+        return bf16_bytes(nb * q.block_len(), || rng.range(-16, 16) as f32);
+    }
     let mut w = rng.bytes(nb * q.block_bytes());
     for b in 0..nb {
         for &o in f16_fields(q) {
@@ -83,6 +92,10 @@ pub fn unit_acts(rng: &mut Rng, q: QuantType, cols: usize, m: usize, lim: i32) -
                 if off == 4 {
                     blk[2..4].copy_from_slice(&f32_to_f16_bytes(sum as f32));
                 }
+            }
+            mote_kernels::ActType::BF16 => {
+                let v = bf16_bytes(32, || rng.range(-lim, lim) as f32);
+                blk.copy_from_slice(&v);
             }
             mote_kernels::ActType::Q8K => {
                 blk[0..4].copy_from_slice(&1.0f32.to_le_bytes());
@@ -153,6 +166,17 @@ fn block_int(q: QuantType, wb: &[u8], y: &[u8]) -> i64 {
             i as i64 - m as i64
         }
         QuantType::Q6K => r::q6k_block_int(c(wb), &q8k()) as i64,
+        QuantType::Q2K => {
+            let (i, m) = r::q2k_block_ints(c(wb), &q8k());
+            i as i64 - m as i64
+        }
+        QuantType::Q3K => r::q3k_block_int(c(wb), &q8k()) as i64,
+        QuantType::IQ4NL => r::iq4nl_block_int(c(wb), c(y)) as i64,
+        QuantType::IQ4XS => r::iq4xs_block_int(c(wb), &q8k()) as i64,
+        QuantType::BF16 => {
+            let v = |b: &[u8], j: usize| bf16_to_f32(u16::from_le_bytes([b[2 * j], b[2 * j + 1]])) as i64;
+            (0..32).map(|j| v(wb, j) * v(y, j)).sum()
+        }
     }
 }
 
@@ -164,6 +188,7 @@ pub fn dequant_acts(q: QuantType, a: &ActBuf, cols: usize, row: usize) -> Vec<f3
     match q.act_type() {
         mote_kernels::ActType::Q8_0 => r::dequantize_q8_0(cast_blocks(b).unwrap(), &mut out),
         mote_kernels::ActType::Q8_1 => r::dequantize_q8_1(cast_blocks(b).unwrap(), &mut out),
+        mote_kernels::ActType::BF16 => r::dequantize_bf16(cast_blocks(b).unwrap(), &mut out),
         mote_kernels::ActType::Q8K => {
             for (i, blk) in b.chunks_exact(292).enumerate() {
                 let d = f32::from_le_bytes(blk[..4].try_into().unwrap());
