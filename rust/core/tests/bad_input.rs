@@ -71,9 +71,9 @@ fn unsupported_architecture_is_typed() {
 
 #[test]
 fn unsupported_quant_type_is_typed() {
-    // Type 10 is Q2_K, which this build does not run.
-    let data = vec![0u8; 84];
-    let e = load_err(&common::write_gguf(&arch_meta("llama"), &[("w", &[256], 10, &data)]));
+    // Type 16 is IQ2_XXS (256 values in 66 bytes), which this build does not run.
+    let data = vec![0u8; 66];
+    let e = load_err(&common::write_gguf(&arch_meta("llama"), &[("w", &[256], 16, &data)]));
     assert!(matches!(&e, Error::UnsupportedModel(m) if m.contains("type")), "{e:?}");
 }
 

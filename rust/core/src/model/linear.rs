@@ -36,8 +36,20 @@ pub fn kernel_type(t: GgmlType) -> Option<QuantType> {
         GgmlType::Q4K => QuantType::Q4K,
         GgmlType::Q5K => QuantType::Q5K,
         GgmlType::Q6K => QuantType::Q6K,
-        GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => return None,
+        GgmlType::Q2K => QuantType::Q2K,
+        GgmlType::Q3K => QuantType::Q3K,
+        GgmlType::IQ4NL => QuantType::IQ4NL,
+        GgmlType::IQ4XS => QuantType::IQ4XS,
+        GgmlType::BF16 => QuantType::BF16,
+        GgmlType::F32 | GgmlType::F16 => return None,
     })
+}
+
+/// [`kernel_type`] for a matrix with rows of `cols`: `None` where the kernels
+/// cannot take that width (BF16 runs in groups of 32 values, ggml's BF16 has
+/// no blocks), so such a matrix stays with candle instead of failing.
+pub fn kernel_type_for(t: GgmlType, cols: usize) -> Option<QuantType> {
+    kernel_type(t).filter(|q| q.row_bytes(cols).is_some())
 }
 
 /// Heap bytes held by a set of matrices beyond the memory map.

@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 
 use mote_kernels::{QMatrix, ThreadPool};
 
-use super::linear::{kernel_type, Linear};
+use super::linear::{kernel_type_for, Linear};
 use crate::error::{Error, Result};
 use crate::gguf::{Backing, GgmlType, GgufFile, TensorInfo};
 
@@ -18,8 +18,10 @@ pub struct Weights<'a> {
     pub pool: Arc<ThreadPool>,
 }
 
-fn candle_dtype(t: GgmlType) -> GgmlDType {
-    match t {
+/// candle's type for the tensors our kernels do not serve. candle has no
+/// IQ4_NL / IQ4_XS, so those are refused with a typed error rather than a panic.
+fn candle_dtype(t: GgmlType) -> Result<GgmlDType> {
+    Ok(match t {
         GgmlType::F32 => GgmlDType::F32,
         GgmlType::F16 => GgmlDType::F16,
         GgmlType::BF16 => GgmlDType::BF16,
@@ -31,7 +33,12 @@ fn candle_dtype(t: GgmlType) -> GgmlDType {
         GgmlType::Q4K => GgmlDType::Q4K,
         GgmlType::Q5K => GgmlDType::Q5K,
         GgmlType::Q6K => GgmlDType::Q6K,
-    }
+        GgmlType::Q2K => GgmlDType::Q2K,
+        GgmlType::Q3K => GgmlDType::Q3K,
+        GgmlType::IQ4NL | GgmlType::IQ4XS => {
+            return Err(Error::UnsupportedModel(format!("tensor type {t} is only supported as a matrix Mote's kernels run")))
+        }
+    })
 }
 
 impl<'a> Weights<'a> {
@@ -55,7 +62,7 @@ impl<'a> Weights<'a> {
 
     fn qtensor(&self, info: &TensorInfo) -> Result<QTensor> {
         let data = self.gguf.tensor_data(info);
-        let storage = QStorage::from_data(Cow::Borrowed(data), &self.device, candle_dtype(info.dtype))?;
+        let storage = QStorage::from_data(Cow::Borrowed(data), &self.device, candle_dtype(info.dtype)?)?;
         let shape: Vec<usize> = info.dims.iter().rev().copied().collect();
         Ok(QTensor::new(storage, shape)?)
     }
@@ -68,7 +75,7 @@ impl<'a> Weights<'a> {
     }
 
     fn linear_from(&self, info: &TensorInfo, rows: usize, cols: usize) -> Result<Linear> {
-        match kernel_type(info.dtype) {
+        match kernel_type_for(info.dtype, cols) {
             Some(q) => {
                 let data: Arc<dyn AsRef<[u8]> + Send + Sync> = self.gguf.backing().clone();
                 Ok(Linear::from_kernel(QMatrix::new(q, rows, cols, data, info.offset)?, self.pool.clone()))
@@ -94,7 +101,7 @@ impl<'a> Weights<'a> {
 
     pub fn embedding(&self, name: &str, n_embd: usize, vocab: usize) -> Result<Embedding> {
         let info = self.info_with_dims(name, &[n_embd, vocab])?;
-        let kernel = match kernel_type(info.dtype) {
+        let kernel = match kernel_type_for(info.dtype, n_embd) {
             Some(_) => Some(self.linear_from(info, vocab, n_embd)?),
             None => None,
         };
@@ -103,7 +110,7 @@ impl<'a> Weights<'a> {
             backing: self.gguf.backing().clone(),
             offset: info.offset,
             row_bytes: info.size / vocab,
-            dtype: candle_dtype(info.dtype),
+            dtype: info.dtype,
             n_embd,
             vocab,
             device: self.device.clone(),
@@ -121,7 +128,7 @@ pub struct Embedding {
     backing: Arc<Backing>,
     offset: usize,
     row_bytes: usize,
-    dtype: GgmlDType,
+    dtype: GgmlType,
     n_embd: usize,
     vocab: usize,
     device: Device,
@@ -169,7 +176,7 @@ impl Embedding {
             let start = self.offset + t * self.row_bytes;
             bytes.extend_from_slice(&self.backing[start..start + self.row_bytes]);
         }
-        let storage = QStorage::from_data(Cow::Owned(bytes), &self.device, self.dtype)?;
+        let storage = QStorage::from_data(Cow::Owned(bytes), &self.device, candle_dtype(self.dtype)?)?;
         let q = QTensor::new(storage, (tokens.len(), self.n_embd))?;
         Ok(q.dequantize(&self.device)?)
     }
@@ -180,7 +187,7 @@ impl Embedding {
             return Ok(k.clone());
         }
         let data = &self.backing[self.offset..self.offset + self.row_bytes * self.vocab];
-        let storage = QStorage::from_data(Cow::Borrowed(data), &self.device, self.dtype)?;
+        let storage = QStorage::from_data(Cow::Borrowed(data), &self.device, candle_dtype(self.dtype)?)?;
         Linear::from_qtensor(Arc::new(QTensor::new(storage, (self.vocab, self.n_embd))?))
     }
 }
