@@ -1,5 +1,5 @@
-//! Pieces every decoder architecture shares: RoPE tables, grouped-query
-//! attention over the KV cache and the per-model scratch buffers.
+//! Pieces every decoder architecture shares: grouped-query attention over the
+//! KV cache, the per-model scratch buffers and the output projection.
 //!
 //! The forward pass works on plain f32 rows rather than candle tensors: at
 //! one token per step, candle's per-op allocation and dispatch (and its
@@ -11,54 +11,6 @@ use mote_kernels::ThreadPool;
 use std::cell::RefCell;
 
 use super::kv_cache::LayerKv;
-
-/// Precomputed rotary tables, only as long as the session's context: a table
-/// per layer sized to the trained context (131k rows) cost candle's Gemma 3.5 GiB.
-pub struct Rope {
-    cos: Vec<f32>,
-    sin: Vec<f32>,
-    half: usize,
-    /// `true` rotates adjacent pairs (llama's "normal" mode), `false` the two halves (NeoX).
-    interleaved: bool,
-}
-
-impl Rope {
-    pub fn new(base: f64, head_dim: usize, max_len: usize, interleaved: bool) -> Self {
-        let half = head_dim / 2;
-        let inv: Vec<f32> = (0..half).map(|i| (1.0 / base.powf(2.0 * i as f64 / head_dim as f64)) as f32).collect();
-        let (mut cos, mut sin) = (Vec::with_capacity(max_len * half), Vec::with_capacity(max_len * half));
-        for p in 0..max_len {
-            for f in &inv {
-                let a = p as f32 * f;
-                cos.push(a.cos());
-                sin.push(a.sin());
-            }
-        }
-        Self { cos, sin, half, interleaved }
-    }
-
-    /// Rotates every head vector in `x` (one token's heads, back to back) for position `pos`.
-    pub fn apply(&self, x: &mut [f32], pos: usize) {
-        let half = self.half;
-        let (cos, sin) = (&self.cos[pos * half..][..half], &self.sin[pos * half..][..half]);
-        for head in x.chunks_exact_mut(2 * half) {
-            if self.interleaved {
-                for (i, pair) in head.chunks_exact_mut(2).enumerate() {
-                    let (a, b) = (pair[0], pair[1]);
-                    pair[0] = a * cos[i] - b * sin[i];
-                    pair[1] = a * sin[i] + b * cos[i];
-                }
-            } else {
-                let (lo, hi) = head.split_at_mut(half);
-                for i in 0..half {
-                    let (a, b) = (lo[i], hi[i]);
-                    lo[i] = a * cos[i] - b * sin[i];
-                    hi[i] = a * sin[i] + b * cos[i];
-                }
-            }
-        }
-    }
-}
 
 pub struct AttnShape {
     pub n_head: usize,
@@ -173,6 +125,8 @@ impl Scratch {
 
 /// The final norm and output projection: logits for the last row of `x`, or
 /// for every row when `all` is set. `h` is scratch of at least `x`'s size.
+/// `softcap` is Gemma's final logit soft-capping, c · tanh(logit / c).
+#[allow(clippy::too_many_arguments)]
 pub fn logits(
     x: &[f32],
     m: usize,
@@ -181,6 +135,7 @@ pub fn logits(
     eps: f32,
     h: &mut [f32],
     output: &super::linear::Linear,
+    softcap: Option<f32>,
 ) -> crate::error::Result<candle_core::Tensor> {
     let e = norm.len();
     let rows = if all { m } else { 1 };
@@ -188,6 +143,9 @@ pub fn logits(
     let vocab = output.out_features();
     let mut out = vec![0f32; rows * vocab];
     output.matmul(&h[..rows * e], rows, &mut out)?;
+    if let Some(c) = softcap {
+        out.iter_mut().for_each(|v| *v = c * (*v / c).tanh());
+    }
     Ok(candle_core::Tensor::from_vec(out, (rows, vocab), &candle_core::Device::Cpu)?)
 }
 

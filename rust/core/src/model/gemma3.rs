@@ -2,153 +2,90 @@
 //! whose version uses SiLU instead of GELU, builds full-length RoPE tables per
 //! layer, expands the embedding to f32 and drops the sliding window when
 //! decoding. Gemma 3 differs from llama in: embeddings scaled by √n_embd,
-//! per-head RMS norm on Q and K, extra norms after attention and after the MLP,
-//! a GELU(tanh)-gated MLP, NeoX RoPE, and five sliding-window layers (local
-//! RoPE base 10 000) for every global one.
+//! per-head RMS norm on Q and K, extra norms after attention and after the
+//! MLP, a GELU(tanh)-gated MLP, NeoX RoPE, and sliding-window layers.
+//!
+//! Layer layout, as llama.cpp reads it: with `attention.sliding_window` set,
+//! `attention.sliding_window_pattern` (a period n, or one flag per layer;
+//! default 6) makes layers i with i mod n < n − 1 local (270M, 1B, 4B: five
+//! local, then one global). Local layers use RoPE base `rope.freq_base_swa`
+//! (default 10 000) unscaled; global layers use `rope.freq_base` with the
+//! file's linear `rope.scaling.factor` (Gemma 3 4B: 8). Without a window,
+//! every layer is global. The 27B (62 layers) scales scores by
+//! 1/√(n_embd/n_head) instead of 1/√head_dim.
 
-use std::sync::{Arc, Mutex};
-
-use candle_core::Tensor;
-use mote_kernels::ops::{add_f32, gelu_tanh_mul_inplace};
-use mote_kernels::ThreadPool;
-
-use super::attention::{attend, logits, rms_rows, rms_rows_inplace, AttnShape, Rope, Scratch, Views};
-use super::linear::{heap_bytes, Linear};
-use super::weights::{Embedding, Weights};
-use super::{Architecture, KvCache, ModelConfig};
+use super::decoder::{require_full_rotation, Act, BlockSpec, Decoder, LayerAttn, Parts};
+use super::rope::{Rope, RopeMode, RopeParams};
+use super::weights::Weights;
+use super::{ModelConfig, ScalingKind};
 use crate::error::{Error, Result};
+use crate::gguf::GgufFile;
 
-/// Every sixth layer attends globally; the others use the sliding window.
-const GLOBAL_EVERY: usize = 6;
-const LOCAL_ROPE_BASE: f64 = 10_000.0;
+const DEFAULT_PATTERN: usize = 6;
+const DEFAULT_LOCAL_BASE: f64 = 10_000.0;
+const LAYERS_27B: usize = 62;
 
-struct Block {
-    attn_norm: Vec<f32>,
-    wq: Linear,
-    wk: Linear,
-    wv: Linear,
-    q_norm: Vec<f32>,
-    k_norm: Vec<f32>,
-    wo: Linear,
-    post_attn_norm: Vec<f32>,
-    ffn_norm: Vec<f32>,
-    gate: Linear,
-    up: Linear,
-    down: Linear,
-    post_ffn_norm: Vec<f32>,
-    window: Option<usize>,
+pub fn load(w: &Weights, cfg: ModelConfig, max_len: usize) -> Result<Decoder> {
+    cfg.check_keys(
+        w.gguf,
+        &["attention.sliding_window", "attention.sliding_window_pattern", "rope.freq_base_swa", "final_logit_softcapping"],
+    )?;
+    cfg.require_scaling(&[ScalingKind::None, ScalingKind::Linear])?;
+    require_full_rotation(&cfg)?;
+    let local = local_layers(w.gguf, &cfg)?;
+    let key = |k: &str| format!("gemma3.{k}");
+    let global = RopeParams::from_model(w, &cfg, RopeMode::Neox, max_len)?;
+    let local_base = match w.gguf.get_f64(&key("rope.freq_base_swa")) {
+        Some(b) if b.is_finite() && b > 0.0 => b,
+        Some(b) => return Err(Error::InvalidModel(format!("gemma3.rope.freq_base_swa = {b} must be positive"))),
+        None => DEFAULT_LOCAL_BASE,
+    };
+    let local_rope = RopeParams { base: local_base, freq_scale: 1.0, factors: None, ..global.clone() };
+    let softcap = match w.gguf.get_f64(&key("final_logit_softcapping")) {
+        Some(c) if c.is_finite() && c > 0.0 => Some(c as f32),
+        Some(c) if c == 0.0 => None,
+        Some(c) => return Err(Error::InvalidModel(format!("gemma3.final_logit_softcapping = {c} must not be negative"))),
+        None => None,
+    };
+    let score_dim = if cfg.n_layer == LAYERS_27B { cfg.n_embd / cfg.n_head } else { cfg.head_dim };
+    let parts = Parts {
+        act: Act::GeluTanh,
+        embed_scale: Some((cfg.n_embd as f64).sqrt() as f32),
+        attn_scale: 1.0 / (score_dim as f32).sqrt(),
+        softcap,
+        ropes: vec![Rope::new(&global, cfg.head_dim, max_len), Rope::new(&local_rope, cfg.head_dim, max_len)],
+    };
+    let window = cfg.sliding_window;
+    let spec = BlockSpec { qk_norm: true, post_norms: true };
+    Decoder::load(w, cfg, max_len, spec, parts, |i| match local[i] {
+        true => LayerAttn { rope: 1, window },
+        false => LayerAttn { rope: 0, window: None },
+    })
 }
 
-impl Block {
-    fn linears(&self) -> [&Linear; 7] {
-        [&self.wq, &self.wk, &self.wv, &self.wo, &self.gate, &self.up, &self.down]
+/// Which layers attend locally, from the sliding-window keys.
+fn local_layers(g: &GgufFile, cfg: &ModelConfig) -> Result<Vec<bool>> {
+    let n = cfg.n_layer;
+    if cfg.sliding_window.is_none() {
+        return Ok(vec![false; n]);
     }
-}
-
-pub struct Gemma3 {
-    cfg: ModelConfig,
-    embed: Embedding,
-    blocks: Vec<Block>,
-    norm: Vec<f32>,
-    output: Linear,
-    rope_global: Rope,
-    rope_local: Rope,
-    pool: Arc<ThreadPool>,
-    scratch: Mutex<Scratch>,
-}
-
-impl Gemma3 {
-    pub fn load(w: &Weights, cfg: ModelConfig, max_len: usize) -> Result<Self> {
-        let (e, hd) = (cfg.n_embd, cfg.head_dim);
-        let embed = w.embedding("token_embd.weight", e, cfg.vocab_size)?;
-        let output = if w.has("output.weight") {
-            w.linear("output.weight", e, cfg.vocab_size)?
-        } else {
-            embed.as_linear()?
-        };
-        let blocks = (0..cfg.n_layer)
-            .map(|i| {
-                let n = |s: &str| format!("blk.{i}.{s}.weight");
-                let local = (i + 1) % GLOBAL_EVERY != 0;
-                Ok(Block {
-                    attn_norm: w.vector_f32(&n("attn_norm"), e)?,
-                    wq: w.linear(&n("attn_q"), e, cfg.n_head * hd)?,
-                    wk: w.linear(&n("attn_k"), e, cfg.n_kv_head * hd)?,
-                    wv: w.linear(&n("attn_v"), e, cfg.n_kv_head * hd)?,
-                    q_norm: w.vector_f32(&n("attn_q_norm"), hd)?,
-                    k_norm: w.vector_f32(&n("attn_k_norm"), hd)?,
-                    wo: w.linear(&n("attn_output"), cfg.n_head * hd, e)?,
-                    post_attn_norm: w.vector_f32(&n("post_attention_norm"), e)?,
-                    ffn_norm: w.vector_f32(&n("ffn_norm"), e)?,
-                    gate: w.linear(&n("ffn_gate"), e, cfg.n_ff)?,
-                    up: w.linear(&n("ffn_up"), e, cfg.n_ff)?,
-                    down: w.linear(&n("ffn_down"), cfg.n_ff, e)?,
-                    post_ffn_norm: w.vector_f32(&n("post_ffw_norm"), e)?,
-                    window: if local { cfg.sliding_window } else { None },
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self {
-            rope_global: Rope::new(cfg.rope_base, hd, max_len, false),
-            rope_local: Rope::new(LOCAL_ROPE_BASE, hd, max_len, false),
-            norm: w.vector_f32("output_norm.weight", e)?,
-            embed,
-            blocks,
-            output,
-            cfg,
-            pool: w.pool.clone(),
-            scratch: Mutex::new(Scratch::default()),
-        })
-    }
-}
-
-impl Architecture for Gemma3 {
-    fn config(&self) -> &ModelConfig {
-        &self.cfg
-    }
-
-    fn heap_weight_bytes(&self) -> u64 {
-        heap_bytes(self.blocks.iter().flat_map(|b| b.linears()).chain([&self.output]))
-    }
-
-    fn forward(&self, tokens: &[u32], cache: &mut KvCache, all_logits: bool) -> Result<Tensor> {
-        let c = &self.cfg;
-        let m = tokens.len();
-        if m == 0 {
-            return Err(Error::InvalidArgument("forward needs at least one token".into()));
-        }
-        let (e, hd, nh, nkv) = (c.n_embd, c.head_dim, c.n_head, c.n_kv_head);
-        let eps = c.rms_eps as f32;
-        let start = cache.len();
-        let mut guard = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        let Views { x, h, o, q, k, v, att, gate, up } = guard.views(m, c);
-        self.embed.lookup_into(tokens, x)?;
-        let embed_scale = (e as f64).sqrt() as f32;
-        x.iter_mut().for_each(|v| *v *= embed_scale);
-        for (il, b) in self.blocks.iter().enumerate() {
-            let rope = if b.window.is_some() { &self.rope_local } else { &self.rope_global };
-            let shape = AttnShape { n_head: nh, n_kv_head: nkv, head_dim: hd, scale: 1.0 / (hd as f32).sqrt(), window: b.window };
-            rms_rows(x, &b.attn_norm, eps, h);
-            Linear::matmul_many(h, m, &mut [(&b.wq, &mut *q), (&b.wk, &mut *k), (&b.wv, &mut *v)])?;
-            rms_rows_inplace(q, &b.q_norm, eps);
-            rms_rows_inplace(k, &b.k_norm, eps);
-            for t in 0..m {
-                rope.apply(&mut q[t * nh * hd..][..nh * hd], start + t);
-                rope.apply(&mut k[t * nkv * hd..][..nkv * hd], start + t);
+    let key = "gemma3.attention.sliding_window_pattern";
+    let period = match g.get(key) {
+        None => DEFAULT_PATTERN,
+        Some(v) => match (v.as_array(), v.as_u64()) {
+            (Some(flags), _) => {
+                if flags.len() != n {
+                    return Err(Error::InvalidModel(format!("{key} has {} flags for {n} layers", flags.len())));
+                }
+                return flags
+                    .iter()
+                    .map(|f| f.as_bool().ok_or_else(|| Error::InvalidModel(format!("{key} must hold booleans"))))
+                    .collect();
             }
-            cache.write(il, k, v, m)?;
-            attend(&self.pool, &shape, q, cache.layer(il), start, m, att);
-            b.wo.matmul(att, m, o)?;
-            rms_rows_inplace(o, &b.post_attn_norm, eps);
-            add_f32(o, x);
-            rms_rows(x, &b.ffn_norm, eps, h);
-            Linear::matmul_many(h, m, &mut [(&b.gate, &mut *gate), (&b.up, &mut *up)])?;
-            gelu_tanh_mul_inplace(gate, up);
-            b.down.matmul(up, m, o)?;
-            rms_rows_inplace(o, &b.post_ffn_norm, eps);
-            add_f32(o, x);
-        }
-        cache.advance(m);
-        logits(x, m, all_logits, &self.norm, eps, h, &self.output)
-    }
+            (None, Some(p)) if p as usize <= n.max(1) => p as usize,
+            _ => return Err(Error::InvalidModel(format!("{key} must be a layer period or one flag per layer"))),
+        },
+    };
+    // llama.cpp: a period of 0 makes every layer local.
+    Ok((0..n).map(|i| period == 0 || i % period < period - 1).collect())
 }

@@ -1,6 +1,8 @@
 //! Turns validated GGUF tensors into the pieces models are built from.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
@@ -16,6 +18,9 @@ pub struct Weights<'a> {
     pub gguf: &'a GgufFile,
     pub device: Device,
     pub pool: Arc<ThreadPool>,
+    /// Names of the tensors an architecture has taken, so that [`Self::check_all_used`]
+    /// can refuse a file holding tensors the architecture would silently ignore.
+    used: RefCell<BTreeSet<String>>,
 }
 
 /// candle's type for the tensors our kernels do not serve. candle has no
@@ -42,10 +47,37 @@ fn candle_dtype(t: GgmlType) -> Result<GgmlDType> {
 }
 
 impl<'a> Weights<'a> {
+    pub fn new(gguf: &'a GgufFile, pool: Arc<ThreadPool>) -> Self {
+        Self { gguf, device: Device::Cpu, pool, used: RefCell::default() }
+    }
+
     pub fn info(&self, name: &str) -> Result<&'a TensorInfo> {
-        self.gguf
+        let info = self
+            .gguf
             .tensor(name)
-            .ok_or_else(|| Error::InvalidModel(format!("tensor {name} is missing")))
+            .ok_or_else(|| Error::InvalidModel(format!("tensor {name} is missing")))?;
+        self.used.borrow_mut().insert(name.to_string());
+        Ok(info)
+    }
+
+    /// Marks a tensor as understood without loading it (e.g. the LongRoPE
+    /// table a session of this context does not use).
+    pub fn skip(&self, name: &str) {
+        self.used.borrow_mut().insert(name.to_string());
+    }
+
+    /// Refuses a file with tensors the architecture did not take: each could
+    /// change the math (a bias, a scale, an extra norm), so ignoring it would
+    /// make the model silently wrong.
+    pub fn check_all_used(&self, arch: &str) -> Result<()> {
+        let used = self.used.borrow();
+        match self.gguf.tensors.iter().find(|t| !used.contains(&t.name)) {
+            Some(t) => Err(Error::UnsupportedModel(format!(
+                "tensor {} is not used by Mote's {arch} architecture",
+                t.name
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Checks a tensor's shape, given in ggml order (row length first).
@@ -74,13 +106,34 @@ impl<'a> Weights<'a> {
         self.linear_from(info, out_features, in_features)
     }
 
+    /// Rows `first..first + rows` of a fused `out × in` matrix (Phi-3's
+    /// `attn_qkv`, `ffn_up` holding gate and up), as a matrix of its own over
+    /// the same mapped bytes: no copy, and no split of the product per token.
+    pub fn linear_rows(&self, name: &str, in_features: usize, out_total: usize, first: usize, rows: usize) -> Result<Linear> {
+        let info = self.info_with_dims(name, &[in_features, out_total])?;
+        if first + rows > out_total {
+            return Err(Error::InvalidModel(format!("tensor {name}: rows {first}..{} of {out_total}", first + rows)));
+        }
+        let row_bytes = info.size / out_total;
+        self.linear_at(info, info.offset + first * row_bytes, rows * row_bytes, rows, in_features)
+    }
+
     fn linear_from(&self, info: &TensorInfo, rows: usize, cols: usize) -> Result<Linear> {
+        self.linear_at(info, info.offset, info.size, rows, cols)
+    }
+
+    /// `rows × cols` weights of `info`'s type at `offset` (`size` bytes) in the file.
+    fn linear_at(&self, info: &TensorInfo, offset: usize, size: usize, rows: usize, cols: usize) -> Result<Linear> {
         match kernel_type_for(info.dtype, cols) {
             Some(q) => {
                 let data: Arc<dyn AsRef<[u8]> + Send + Sync> = self.gguf.backing().clone();
-                Ok(Linear::from_kernel(QMatrix::new(q, rows, cols, data, info.offset)?, self.pool.clone()))
+                Ok(Linear::from_kernel(QMatrix::new(q, rows, cols, data, offset)?, self.pool.clone()))
             }
-            None => Linear::from_qtensor(Arc::new(self.qtensor(info)?)),
+            None => {
+                let bytes = &self.gguf.backing()[offset..offset + size];
+                let storage = QStorage::from_data(Cow::Borrowed(bytes), &self.device, candle_dtype(info.dtype)?)?;
+                Linear::from_qtensor(Arc::new(QTensor::new(storage, (rows, cols))?))
+            }
         }
     }
 

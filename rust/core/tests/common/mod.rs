@@ -142,3 +142,36 @@ pub fn write_gguf(metadata: &[(&str, Value)], tensors: &[(&str, &[usize], u32, &
 pub fn first_words(s: &str, n: usize) -> Vec<&str> {
     s.split_whitespace().take(n).collect()
 }
+
+/// The synthetic model `synthetic-<name>.<variant>.gguf` (variant "f32" or
+/// "q8_0"), rebuilt bit-exactly by scripts/make-synthetic.sh when missing.
+pub fn synthetic_path(name: &str, variant: &str) -> PathBuf {
+    let file = format!("synthetic-{name}.{variant}.gguf");
+    let dir = std::env::var_os("MOTE_SYNTHETIC_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mote/synthetic")));
+    if let Some(dir) = &dir {
+        if dir.join(&file).is_file() {
+            return dir.join(file);
+        }
+    }
+    let out = Command::new("bash")
+        .arg(workspace_root().join("scripts/make-synthetic.sh"))
+        .arg(name)
+        .output()
+        .expect("run scripts/make-synthetic.sh");
+    assert!(out.status.success(), "make-synthetic.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    let dir = String::from_utf8(out.stdout).unwrap();
+    PathBuf::from(dir.trim()).join(file)
+}
+
+/// llama.cpp's reference outputs for a synthetic model.
+pub fn synthetic_vectors(name: &str, variant: &str) -> serde_json::Value {
+    let path = workspace_root().join(format!("rust/testdata/vectors/synthetic/synthetic-{name}.{variant}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn ids(v: &serde_json::Value) -> Vec<u32> {
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+}
