@@ -168,11 +168,11 @@ fn long_rows_and_many_activation_rows_match_reference() {
 
 #[test]
 fn grouped_matmul_equals_separate_ones() {
-    // Mixed activation formats (Q8_0, Q8_1, Q8_K) in one job.
+    // Mixed activation formats (Q8_0, Q8_1, Q8_K, bf16) in one job.
     let mut rng = Rng::new(24);
     let pool = ThreadPool::new(2);
     let cols = 512;
-    let types = [QuantType::Q5_0, QuantType::Q4_1, QuantType::Q6K, QuantType::Q4K];
+    let types = [QuantType::Q5_0, QuantType::Q4_1, QuantType::Q6K, QuantType::Q4K, QuantType::BF16, QuantType::IQ4NL];
     let mats: Vec<QMatrix> = types
         .iter()
         .enumerate()
