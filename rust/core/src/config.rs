@@ -21,6 +21,11 @@ pub struct LoadOptions {
     pub state_dir: Option<PathBuf>,
     /// After such a crash, load with half the context that crashed.
     pub reduce_context_after_crash: bool,
+    /// A Jinja chat template to use instead of the model's
+    /// `tokenizer.chat_template`. Without one, a model template that does not
+    /// parse fails the load with `Error::Template`.
+    #[serde(default)]
+    pub chat_template: Option<String>,
 }
 
 /// Phones rarely have the memory for a model's full trained context; an app

@@ -41,6 +41,8 @@ struct Shared {
     /// Persistent inference threads, kept across releases so a reload doesn't respawn them.
     pool: Arc<ThreadPool>,
     sessions: Mutex<Vec<Weak<SessionInner>>>,
+    /// `LoadOptions::chat_template`, kept for reloads.
+    chat_template: Option<String>,
 }
 
 #[derive(Clone)]
@@ -104,7 +106,7 @@ impl Engine {
             cfg.architecture, info.name, cfg.n_layer, cfg.n_kv_head, cfg.head_dim, info.file_size
         );
         let pool = Arc::new(ThreadPool::new(options.threads));
-        let loaded = build(gguf, context_length, &pool)?;
+        let loaded = build(gguf, context_length, &pool, options.chat_template.as_deref())?;
         let load_ms = started.elapsed().as_secs_f64() * 1e3;
         log::info!("loaded {} ({}) in {load_ms:.0} ms, context {context_length}", path.display(), info.architecture);
         Ok(Engine {
@@ -119,6 +121,7 @@ impl Engine {
                 policy: Mutex::new(MemoryPolicy::default()),
                 pool,
                 sessions: Mutex::new(Vec::new()),
+                chat_template: options.chat_template.clone(),
             }),
         })
     }
@@ -189,7 +192,8 @@ impl Engine {
             return Ok(l.clone());
         }
         let started = Instant::now();
-        let l = Arc::new(build(GgufFile::open(&self.shared.path)?, self.shared.context_length, &self.shared.pool)?);
+        let (gguf, template) = (GgufFile::open(&self.shared.path)?, self.shared.chat_template.as_deref());
+        let l = Arc::new(build(gguf, self.shared.context_length, &self.shared.pool, template)?);
         *lock(&self.shared.load_ms) = started.elapsed().as_secs_f64() * 1e3;
         *slot = Some(l.clone());
         Ok(l)
@@ -309,9 +313,9 @@ impl Engine {
     }
 }
 
-fn build(gguf: GgufFile, context_length: usize, pool: &Arc<ThreadPool>) -> Result<Loaded> {
+fn build(gguf: GgufFile, context_length: usize, pool: &Arc<ThreadPool>, chat_template: Option<&str>) -> Result<Loaded> {
     let tokenizer = Tokenizer::from_gguf(&gguf)?;
-    let template = ChatTemplate::from_gguf(&gguf, &tokenizer)?;
+    let template = ChatTemplate::from_gguf_or_override(&gguf, &tokenizer, chat_template)?;
     let model = model::load(&gguf, context_length, pool.clone())?;
     Ok(Loaded { model, tokenizer, template, gguf })
 }

@@ -54,6 +54,7 @@ impl From<LoadOptions> for core::LoadOptions {
             skip_memory_check: o.skip_memory_check,
             state_dir: o.state_dir.filter(|d| !d.is_empty()).map(PathBuf::from),
             reduce_context_after_crash: o.reduce_context_after_crash,
+            chat_template: None,
         }
     }
 }
@@ -203,6 +204,8 @@ pub struct ModelInfo {
     pub layers: u32,
     pub embedding_length: u32,
     pub has_chat_template: bool,
+    /// How this architecture was checked against llama.cpp, or "unsupported".
+    pub verification: String,
 }
 
 impl From<core::ModelInfo> for ModelInfo {
@@ -220,6 +223,7 @@ impl From<core::ModelInfo> for ModelInfo {
             layers: i.layers,
             embedding_length: i.embedding_length,
             has_chat_template: i.has_chat_template,
+            verification: i.verification,
         }
     }
 }
