@@ -77,6 +77,9 @@ struct Encoder {
     sort_keys: bool,
 }
 
+/// Widest padding `ljust`/`center`/`indent` may add per call; prompts never need more.
+const MAX_PAD: i64 = 4096;
+
 /// Deeper than any schema; keeps a self-referencing value from overflowing the stack.
 const MAX_DEPTH: usize = 128;
 
@@ -266,13 +269,16 @@ pub(super) fn indent(
             Some(s) => s.to_owned(),
             None => {
                 let n = i64::try_from(w).map_err(|_| invalid("indent width must be an integer or a string"))?;
-                " ".repeat(n.clamp(0, 1 << 16) as usize)
+                " ".repeat(n.clamp(0, MAX_PAD) as usize)
             }
         },
     };
     let mut s = py_str(value);
     s.push('\n');
     let lines = splitlines(&s);
+    if indention.len().saturating_mul(lines.len()) > super::MAX_OUTPUT {
+        return Err(invalid("indent: result too large"));
+    }
     let mut rv = String::with_capacity(s.len() * 2);
     if blank {
         for (i, line) in lines.iter().enumerate() {
@@ -548,7 +554,8 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Option<Value>,
         "zfill" | "ljust" | "rjust" | "center" => {
             let (width, fill): (i64, Option<&str>) = from_args(args)?;
             let len = s.chars().count() as i64;
-            let pad = (width.min(1 << 20) - len).max(0) as usize;
+            // Fuel does not see work inside a method: keep one call small.
+            let pad = (width.min(MAX_PAD) - len).max(0) as usize;
             let fill = fill.and_then(|f| f.chars().next()).unwrap_or(if method == "zfill" { '0' } else { ' ' });
             let fills = |n: usize| std::iter::repeat_n(fill, n).collect::<String>();
             Value::from(match method {
