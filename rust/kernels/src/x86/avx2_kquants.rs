@@ -277,94 +277,134 @@ unsafe fn crumbs(q: __m256i, g: usize) -> __m256i {
     _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * g as i32)), _mm256_set1_epi8(3))
 }
 
-/// Σ_sub-blocks scale · Σ q·a over one 256-element super-block whose 2-bit
-/// codes (plus `$extra(n, g)`, OR-ed in) start at `$qs`; `$s16` holds the 16
-/// i16 scales. The 2-bit layout is shared by Q2_K and Q3_K: byte l of 32-byte
-/// half n holds elements 128n + 32g + l at bits 2g.
-macro_rules! two_bit_sum {
-    ($qs:expr, $y:expr, $s16:expr, $picks:expr, |$n:ident, $g:ident| $extra:expr) => {{
-        let mut sumi = _mm256_setzero_si256();
+/// Adds, for each of the `R` activation rows, Σ_sub-blocks scale · Σ u·a over
+/// one 256-element super-block whose 2-bit codes (OR-ed with `$extra(n, g)`)
+/// start at `$qs`; `$s16` holds the 16 i16 scales. Q2_K and Q3_K share the
+/// layout: byte l of 32-byte half n holds elements 128n + 32g + l at bits 2g.
+/// Each unpacked group serves all `R` rows (R = 4 in the prefill tiles).
+macro_rules! two_bit_sums {
+    ($sumi:ident, $qs:expr, $ys:expr, $s16:expr, $picks:expr, |$n:ident, $g:ident| $extra:expr) => {{
         for $n in 0..2 {
             let q = load256($qs.add(32 * $n));
             let hs = half_scales($s16, $n);
             for $g in 0..4 {
                 let u = _mm256_or_si256(crumbs(q, $g), $extra);
-                let ys = load256($y.add(Q8K_QS + 128 * $n + 32 * $g));
                 let sv = _mm256_shuffle_epi8(hs, $picks[$g]);
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u, ys), sv));
+                for (acc, y) in $sumi.iter_mut().zip($ys.iter()) {
+                    let yv = load256(y.add(Q8K_QS + 128 * $n + 32 * $g));
+                    *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, yv), sv));
+                }
             }
         }
-        sumi
     }};
 }
 
-/// # Safety
-/// AVX2+FMA+F16C present; `w` holds `nb` Q2_K blocks, `a` `nb` 4-aligned Q8_K blocks.
+/// Q2_K · `R` Q8_K activation rows `stride` bytes apart.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn vec_dot_q2k(nb: usize, w: *const u8, a: *const u8) -> f32 {
+unsafe fn q2k_rows<const R: usize>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; R] {
     let m4 = _mm_set1_epi8(0x0f);
     let picks = scale_picks();
-    let mut acc = 0.0f32;
+    let mut acc = [0.0f32; R];
     for i in 0..nb {
         let x = w.add(i * 84);
-        let y = a.add(i * Q8K_BYTES);
+        let ys: [*const u8; R] = core::array::from_fn(|k| a.add(k * stride + i * Q8K_BYTES));
         let sc = _mm_loadu_si128(x as *const __m128i);
         let s16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc, m4));
         // The mins multiply whole 16-sums of the activations: one madd with bsums.
         let mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), m4));
-        let msum = hsum_epi32(_mm256_madd_epi16(load256(y.add(Q8K_BSUMS)), mins)) as f32;
-        let sumi = two_bit_sum!(x.add(16), y, s16, picks, |_n, _g| _mm256_setzero_si256());
-        let yd = q8k_d(y);
-        acc += h2f(x.add(80)) * yd * hsum_epi32(sumi) as f32 - h2f(x.add(82)) * yd * msum;
+        let mut sumi = [_mm256_setzero_si256(); R];
+        two_bit_sums!(sumi, x.add(16), ys, s16, picks, |_n, _g| _mm256_setzero_si256());
+        let (d, dmin) = (h2f(x.add(80)), h2f(x.add(82)));
+        for k in 0..R {
+            let yd = q8k_d(ys[k]);
+            let msum = hsum_epi32(_mm256_madd_epi16(load256(ys[k].add(Q8K_BSUMS)), mins)) as f32;
+            acc[k] += d * yd * hsum_epi32(sumi[k]) as f32 - dmin * yd * msum;
+        }
     }
     acc
 }
 
-/// # Safety
-/// AVX2+FMA+F16C present; `w` holds `nb` Q3_K blocks, `a` `nb` 4-aligned Q8_K blocks.
+/// Q3_K · `R` Q8_K activation rows `stride` bytes apart.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn vec_dot_q3k(nb: usize, w: *const u8, a: *const u8) -> f32 {
+unsafe fn q3k_rows<const R: usize>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; R] {
     let one = _mm256_set1_epi8(1);
     let picks = scale_picks();
-    let mut acc = 0.0f32;
+    let mut acc = [0.0f32; R];
     for i in 0..nb {
         let x = w.add(i * 110);
-        let y = a.add(i * Q8K_BYTES);
+        let ys: [*const u8; R] = core::array::from_fn(|k| a.add(k * stride + i * Q8K_BYTES));
         let sc = unpack_q3k_scales(&*(x.add(96) as *const [u8; 12]));
         let s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(sc.as_ptr() as *const __m128i));
         // Values q − 4·(1 − h) are used as u = q + 4h in 0..=7 (unsigned, as
         // maddubs wants); the −4 per element comes back as −4 · Σ scale · bsum.
-        let corr = _mm256_slli_epi32(_mm256_madd_epi16(load256(y.add(Q8K_BSUMS)), s16), 2);
+        let mut sumi: [__m256i; R] = core::array::from_fn(|k| {
+            let corr = _mm256_madd_epi16(load256(ys[k].add(Q8K_BSUMS)), s16);
+            _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 2))
+        });
         let hm = load256(x);
-        let sumi = two_bit_sum!(x.add(32), y, s16, picks, |n, g| {
+        two_bit_sums!(sumi, x.add(32), ys, s16, picks, |n, g| {
             let h = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128((4 * n + g) as i32)), one);
             _mm256_slli_epi16(h, 2)
         });
-        acc += h2f(x.add(108)) * q8k_d(y) * hsum_epi32(_mm256_sub_epi32(sumi, corr)) as f32;
+        let d = h2f(x.add(108));
+        for k in 0..R {
+            acc[k] += d * q8k_d(ys[k]) * hsum_epi32(sumi[k]) as f32;
+        }
     }
     acc
 }
 
-/// # Safety
-/// AVX2+FMA+F16C present; `w` holds `nb` IQ4_XS blocks, `a` `nb` 4-aligned Q8_K blocks.
+/// IQ4_XS · `R` Q8_K activation rows `stride` bytes apart.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn vec_dot_iq4xs(nb: usize, w: *const u8, a: *const u8) -> f32 {
+unsafe fn iq4xs_rows<const R: usize>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; R] {
     // The 16 levels fit one register: pshufb maps nibbles to signed values.
     let table = _mm256_broadcastsi128_si256(_mm_loadu_si128(KVALUES_IQ4NL.as_ptr() as *const __m128i));
-    let mut acc = 0.0f32;
+    let mut acc = [0.0f32; R];
     for i in 0..nb {
         let x = w.add(i * 136);
-        let y = a.add(i * Q8K_BYTES);
+        let ys: [*const u8; R] = core::array::from_fn(|k| a.add(k * stride + i * Q8K_BYTES));
         let sc = unpack_iq4xs_scales([*x.add(2), *x.add(3)], &*(x.add(4) as *const [u8; 4]));
-        let mut sumi = _mm256_setzero_si256();
+        let mut sumi = [_mm256_setzero_si256(); R];
         for (ib, &s) in sc.iter().enumerate() {
             let v = _mm256_shuffle_epi8(table, nibbles(x.add(8 + 16 * ib)));
-            let ys = load256(y.add(Q8K_QS + 32 * ib));
             // Signed × signed: v's sign moves onto the activations (|v| ≤ 127).
-            let p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(ys, v));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_set1_epi16(s as i16)));
+            let vu = _mm256_sign_epi8(v, v);
+            let sv = _mm256_set1_epi16(s as i16);
+            for k in 0..R {
+                let yv = _mm256_sign_epi8(load256(ys[k].add(Q8K_QS + 32 * ib)), v);
+                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(vu, yv), sv));
+            }
         }
-        acc += h2f(x) * q8k_d(y) * hsum_epi32(sumi) as f32;
+        let d = h2f(x);
+        for k in 0..R {
+            acc[k] += d * q8k_d(ys[k]) * hsum_epi32(sumi[k]) as f32;
+        }
     }
     acc
 }
+
+macro_rules! row_entries {
+    ($($ty:literal: $dot:ident, $tile4:ident => $rows:ident),*) => {$(
+        #[doc = concat!("# Safety\nAVX2+FMA+F16C present; `w` holds `nb` ", $ty, " blocks, `a` `nb` 4-aligned Q8_K blocks.")]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn $dot(nb: usize, w: *const u8, a: *const u8) -> f32 {
+            $rows::<1>(nb, w, a, 0)[0]
+        }
+
+        #[doc = concat!($ty, " · four Q8_K activation rows `stride` bytes apart (prefill): each block is unpacked once for the four.")]
+        #[doc = ""]
+        #[doc = concat!("# Safety\nAVX2+FMA+F16C present; `w` holds `nb` ", $ty, " blocks, each row of `a` `nb` 4-aligned Q8_K blocks.")]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn $tile4(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+            $rows::<4>(nb, w, a, stride)
+        }
+    )*};
+}
+row_entries!(
+    "Q2_K": vec_dot_q2k, tile4_q2k => q2k_rows,
+    "Q3_K": vec_dot_q3k, tile4_q3k => q3k_rows,
+    "IQ4_XS": vec_dot_iq4xs, tile4_iq4xs => iq4xs_rows
+);

@@ -37,7 +37,10 @@ pub(crate) fn tile4_fn(qtype: QuantType) -> Option<crate::dispatch::Tile4Fn> {
         QuantType::Q4K => avx2_kquants::tile4_q4k,
         QuantType::Q6K => avx2_kquants::tile4_q6k,
         QuantType::IQ4NL => avx2_gemm::tile4_iq4nl,
-        // No 4-row tiles (yet): prefill runs their row-dot kernels per row.
-        QuantType::Q5K | QuantType::Q2K | QuantType::Q3K | QuantType::IQ4XS | QuantType::BF16 => return None,
+        QuantType::Q2K => avx2_kquants::tile4_q2k,
+        QuantType::Q3K => avx2_kquants::tile4_q3k,
+        QuantType::IQ4XS => avx2_kquants::tile4_iq4xs,
+        QuantType::BF16 => avx2_bf16::tile4_bf16,
+        QuantType::Q5K => return None,
     })
 }
