@@ -172,7 +172,10 @@ impl GgufFile {
             raw.push((name, dims, type_id, offset));
         }
 
+        // A vocabulary-only file has no tensors and may end unpadded right
+        // after its metadata (llama.cpp's own ggml-vocab-*.gguf do).
         let data_start = align_up(r.pos() as u64, alignment)
+            .map(|s| if raw.is_empty() { s.min(buf.len() as u64) } else { s })
             .filter(|&s| s <= buf.len() as u64)
             .ok_or_else(|| GgufError::Truncated {
                 what: "tensor data".into(),

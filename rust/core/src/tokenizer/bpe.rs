@@ -1,60 +1,155 @@
-//! GPT-2-style byte-level BPE ("gpt2" vocabulary), run by the `tokenizers`
-//! crate with the pre-tokenizer llama.cpp uses for the file's `tokenizer.ggml.pre`.
+//! GPT-2-style byte-level BPE ("gpt2" vocabulary): words split as llama.cpp
+//! splits them for the file's `tokenizer.ggml.pre` (see `pretok`), then
+//! merged by the `tokenizers` crate's BPE model with the file's merge ranks.
 
-use tokenizers::models::bpe::{BpeBuilder, Vocab as BpeVocab};
-use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::pre_tokenizers::sequence::Sequence;
-use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
-use tokenizers::pre_tokenizers::PreTokenizerWrapper;
-use tokenizers::SplitDelimiterBehavior;
+use tokenizers::models::bpe::{BpeBuilder, Vocab as BpeVocab, BPE};
+use tokenizers::Model as _;
 
+use super::pretok::{Splitter, GPT2, LLAMA3, QWEN2, QWEN35};
 use super::vocab::{array, Vocab};
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 
-const GPT2: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
-const LLAMA3: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
-const QWEN2: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const SMOLLM: &[&str] = &[r"\p{N}", GPT2];
+const DEFAULT: &[&str] = &[r"[\p{P}\$\+<=>\^~\|]+", GPT2, r"\p{N}+", "[0-9][0-9][0-9]"];
+const FALCON: &[&str] = &[r"[\p{P}\$\+<=>\^~\|`]+", GPT2, "[0-9][0-9][0-9]"];
+const GPT4O: &str = r"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const TEKKEN: &str = r"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const SEED_CODER: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+";
+const BAILINGMOE: &str = r"'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+";
+const UFAKZEKA: &str = r"[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const MINICPM5: &[&str] = &[
+    r"\p{N}{1,3}",
+    r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}+| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+];
 
-/// How a `tokenizer.ggml.pre` value splits text before BPE: llama.cpp applies
-/// each regex in turn, keeping both the matches and the text between them.
+/// How a `tokenizer.ggml.pre` value splits text before BPE, and the flags
+/// llama.cpp (src/llama-vocab.cpp) attaches to it. Every name here maps to
+/// llama.cpp's own patterns; any other name is refused rather than guessed.
 pub(crate) struct PreTokenizer {
-    regexes: &'static [&'static str],
+    pub name: String,
+    patterns: &'static [&'static str],
     /// Whole words found in the vocabulary skip merging (Llama 3's tokenizer).
     ignore_merges: bool,
     /// llama.cpp's add-BOS default for this pre-tokenizer when the metadata is silent.
     pub add_bos_default: bool,
 }
 
+/// Pre-tokenizer names this build implements, for error messages and docs.
+pub(crate) const SUPPORTED: &[&str] = &[
+    "default",
+    "llama3",
+    "llama-v3",
+    "llama-bpe",
+    "falcon3",
+    "falcon-h1",
+    "pixtral",
+    "midm-2.0",
+    "lfm2",
+    "jina-v5-nano",
+    "dbrx",
+    "smaug-bpe",
+    "qwen2",
+    "deepseek-r1-qwen",
+    "kormo",
+    "f2llmv2",
+    "megrez",
+    "stablelm2",
+    "hunyuan",
+    "grok-2",
+    "solar-open",
+    "qwen35",
+    "smollm",
+    "starcoder",
+    "refact",
+    "command-r",
+    "codeshell",
+    "exaone",
+    "minerva-7b",
+    "mellum2",
+    "gpt-2",
+    "phi-2",
+    "mpt",
+    "olmo",
+    "jais",
+    "exaone4",
+    "trillion",
+    "granite-docling",
+    "jina-es",
+    "jina-de",
+    "jina-v2-es",
+    "jina-v2-de",
+    "gigachat",
+    "a.x-4.0",
+    "mellum",
+    "modern-bert",
+    "falcon",
+    "gpt-4o",
+    "llama4",
+    "kanana2",
+    "talkie",
+    "minimax-m2",
+    "tekken",
+    "seed-coder",
+    "bailingmoe",
+    "bailingmoe2",
+    "llada-moe",
+    "ufakzeka",
+    "minicpm5",
+];
+
 impl PreTokenizer {
-    pub fn for_name(pre: Option<&str>) -> Self {
-        let plain = |regexes| Self { regexes, ignore_merges: false, add_bos_default: false };
-        match pre.unwrap_or("default") {
-            "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral" | "midm-2.0" | "lfm2" => {
-                Self { regexes: &[LLAMA3], ignore_merges: true, add_bos_default: true }
+    /// `None` (no `tokenizer.ggml.pre`) is llama.cpp's documented fallback:
+    /// the "default" pre-tokenizer, with a warning. An unknown name is an
+    /// `UnsupportedModel` error, as it is a load error in llama.cpp.
+    pub fn for_name(pre: Option<&str>) -> Result<Self> {
+        let name = match pre {
+            Some(p) => p,
+            None => {
+                log::warn!(
+                    "tokenizer.ggml.pre is missing; using llama.cpp's 'default' pre-tokenizer (quality may suffer)"
+                );
+                "default"
             }
-            "dbrx" | "smaug-bpe" => plain(&[LLAMA3]),
-            "qwen2" | "deepseek-r1-qwen" | "kormo" | "megrez" | "stablelm2" | "hunyuan" => plain(&[QWEN2]),
-            "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" | "exaone" | "minerva-7b" => {
-                plain(&[r"\p{N}", GPT2])
+        };
+        let (patterns, ignore_merges, add_bos_default): (&'static [&'static str], bool, bool) = match name {
+            "default" => (DEFAULT, false, false),
+            "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral" | "midm-2.0" | "lfm2"
+            | "jina-v5-nano" => (&[LLAMA3], true, true),
+            "dbrx" | "smaug-bpe" => (&[LLAMA3], false, false),
+            "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "megrez" | "stablelm2" | "hunyuan" | "grok-2"
+            | "solar-open" => (&[QWEN2], false, false),
+            "qwen35" => (&[QWEN35], false, false),
+            "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" | "exaone" | "minerva-7b" | "mellum2" => {
+                (SMOLLM, false, false)
             }
-            "gpt-2" | "phi-2" | "mpt" | "olmo" | "jais" | "trillion" | "granite-docling" | "exaone4" | "jina-es"
-            | "jina-de" | "jina-v2-es" | "jina-v2-de" | "gigachat" | "a.x-4.0" | "mellum" | "roberta-bpe" => {
-                plain(&[GPT2])
+            "gpt-2" | "phi-2" | "mpt" | "olmo" | "jais" | "exaone4" | "trillion" | "granite-docling" | "jina-es"
+            | "jina-de" | "jina-v2-es" | "jina-v2-de" | "gigachat" | "a.x-4.0" | "mellum" | "modern-bert" => {
+                (&[GPT2], false, false)
             }
-            "falcon" => plain(&[r"[\p{P}\$\+<=>\^~\|`]+", GPT2, "[0-9][0-9][0-9]"]),
+            "falcon" => (FALCON, false, false),
+            "gpt-4o" | "llama4" | "kanana2" | "talkie" | "minimax-m2" => (&[GPT4O], false, false),
+            "tekken" => (&[TEKKEN], true, true),
+            "seed-coder" => (&[SEED_CODER], false, false),
+            "bailingmoe" | "bailingmoe2" | "llada-moe" => (&[BAILINGMOE], false, false),
+            "ufakzeka" => (&[UFAKZEKA], false, false),
+            "minicpm5" => (MINICPM5, true, false),
             other => {
-                if other != "default" {
-                    log::warn!("unrecognised tokenizer.ggml.pre '{other}'; using llama.cpp's default pre-tokenizer");
-                }
-                plain(&[r"[\p{P}\$\+<=>\^~\|]+", GPT2, r"\p{N}+", "[0-9][0-9][0-9]"])
+                return Err(Error::UnsupportedModel(format!(
+                    "tokenizer.ggml.pre '{other}' is not a supported pre-tokenizer (supported: {})",
+                    SUPPORTED.join(", ")
+                )))
             }
-        }
+        };
+        Ok(Self { name: name.to_owned(), patterns, ignore_merges, add_bos_default })
     }
 }
 
 pub(crate) struct Bpe {
-    inner: tokenizers::Tokenizer,
+    model: BPE,
+    splitter: Splitter,
+    /// The `tokenizer.ggml.pre` value in force.
+    pub pre: String,
 }
 
 impl Bpe {
@@ -92,25 +187,40 @@ impl Bpe {
             .ignore_merges(pre.ignore_merges)
             .build()
             .map_err(|e| Error::InvalidModel(format!("BPE tokenizer: {e}")))?;
-
-        let mut steps = Vec::with_capacity(pre.regexes.len() + 1);
-        for re in pre.regexes {
-            let split = Split::new(SplitPattern::Regex((*re).to_owned()), SplitDelimiterBehavior::Isolated, false)
-                .map_err(|e| Error::Tokenizer(format!("pre-tokenizer regex: {e}")))?;
-            steps.push(PreTokenizerWrapper::Split(split));
-        }
-        // Byte-level mapping only; the splitting was done above.
-        steps.push(PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, false, false)));
-        let mut inner = tokenizers::Tokenizer::new(model);
-        inner.with_pre_tokenizer(Some(Sequence::new(steps)));
-        Ok(Self { inner })
+        Ok(Self { model, splitter: Splitter::new(pre.patterns)?, pre: pre.name.clone() })
     }
 
+    /// Splits `text` into words, spells each word's bytes as GPT-2 characters
+    /// and merges them by rank, as llama.cpp's `llm_tokenizer_bpe_session`.
     pub fn encode(&self, text: &str, out: &mut Vec<u32>) -> Result<()> {
-        let enc = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(e.to_string()))?;
-        out.extend_from_slice(enc.get_ids());
+        let map = byte_chars();
+        let mut word = String::new();
+        for w in self.splitter.split(text)? {
+            word.clear();
+            word.extend(w.bytes().map(|b| map[b as usize]));
+            let tokens = self.model.tokenize(&word).map_err(|e| Error::Tokenizer(e.to_string()))?;
+            out.extend(tokens.iter().map(|t| t.id));
+        }
         Ok(())
     }
+}
+
+/// The character GPT-2 spells each byte with.
+fn byte_chars() -> &'static [char; 256] {
+    static MAP: std::sync::OnceLock<[char; 256]> = std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut map = ['\0'; 256];
+        let mut next = 256u32;
+        for b in 0..=255u8 {
+            map[b as usize] = if is_printable_byte(b) {
+                b as char
+            } else {
+                next += 1;
+                char::from_u32(next - 1).unwrap_or('?')
+            };
+        }
+        map
+    })
 }
 
 /// GPT-2 spells each byte as a printable character: bytes that are already

@@ -2,11 +2,21 @@
 //! same ids llama.cpp would produce for the same file.
 //!
 //! Two vocabulary kinds are supported: "gpt2" byte-level BPE (SmolLM2, Qwen,
-//! Llama 3) and "llama" SentencePiece-style with scores and byte fallback
-//! (Gemma). Special tokens are split out of the text first, exactly as
-//! llama.cpp does, then each text fragment goes to the model-specific encoder.
+//! Llama 3, Phi-4-mini) and "llama" SentencePiece-style with scores and byte
+//! fallback (Gemma, Phi-3). Special tokens are split out of the text first,
+//! exactly as llama.cpp does, then each text fragment goes to the
+//! model-specific encoder. For "gpt2" the `tokenizer.ggml.pre` value picks
+//! llama.cpp's word splitting (`bpe::PreTokenizer`): a name llama.cpp does not
+//! know, or one whose splitting Mote does not reproduce, is an
+//! `UnsupportedModel` error; a missing one is llama.cpp's documented fallback,
+//! its "default" splitting, with a warning.
+//!
+//! Not reproduced because they never change prompt ids: `clean_spaces`
+//! (llama.cpp's detokenizer-only clean-up) and `add_eos_token` (Mote's
+//! prompts never end with EOS; no supported family sets it).
 
 mod bpe;
+mod pretok;
 mod special;
 mod spm;
 mod vocab;
@@ -41,6 +51,13 @@ impl std::fmt::Debug for Tokenizer {
                     Model::Spm(_) => "llama",
                 },
             )
+            .field(
+                "pre",
+                &match &self.model {
+                    Model::Bpe(b) => b.pre.as_str(),
+                    Model::Spm(_) => "-",
+                },
+            )
             .field("vocab_size", &self.vocab.len())
             .field("bos", &self.ids.bos)
             .field("eos", &self.ids.eos)
@@ -69,7 +86,13 @@ impl Tokenizer {
         let (model, add_bos_default, add_space_prefix_default) = if spm {
             (Model::Spm(spm::Spm::new(&vocab)), true, true)
         } else {
-            let pre = bpe::PreTokenizer::for_name(g.get_str("tokenizer.ggml.pre"));
+            let pre = match g.get("tokenizer.ggml.pre") {
+                None => None,
+                Some(v) => {
+                    Some(v.as_str().ok_or_else(|| Error::InvalidModel("tokenizer.ggml.pre is not a string".into()))?)
+                }
+            };
+            let pre = bpe::PreTokenizer::for_name(pre)?;
             (Model::Bpe(Box::new(bpe::Bpe::from_gguf(g, &vocab, &pre)?)), pre.add_bos_default, false)
         };
         let add_bos = flag("tokenizer.ggml.add_bos_token", add_bos_default)?;
@@ -77,7 +100,18 @@ impl Tokenizer {
         if add_bos && ids.bos.is_none() {
             log::warn!("the model asks for a BOS token but names none; prompts will start without one");
         }
-        let specials = SpecialMatcher::new(&vocab);
+        let mut specials = SpecialMatcher::new(&vocab);
+        // llama.cpp recognises Phi-3 by name and makes its special tokens eat
+        // the whitespace after them (HF's `rstrip`), except BOS, UNK and <|endoftext|>.
+        let name = g.get_str("general.name").unwrap_or_default().to_lowercase();
+        if name.contains("phi-3") || name.contains("phi3") {
+            let keep: Vec<Option<u32>> = ["<unk>", "<s>", "<|endoftext|>"].iter().map(|t| vocab.id(t)).collect();
+            for id in specials.ids().to_vec() {
+                if !keep.contains(&Some(id)) {
+                    specials.set_strip(&vocab, id, false, true);
+                }
+            }
+        }
         Ok(Tokenizer { vocab, model, specials, ids, add_bos, add_space_prefix })
     }
 

@@ -23,6 +23,14 @@ pub(crate) struct SpecialMatcher {
     /// Distinct byte lengths of special texts, so a scan tries only those.
     lengths: Vec<usize>,
     first_bytes: [bool; 256],
+    /// Per rank: whitespace to drop before (`lstrip`) and after (`rstrip`) a
+    /// match, llama.cpp's `LLAMA_TOKEN_ATTR_LSTRIP` / `RSTRIP`.
+    strip: Vec<(bool, bool)>,
+}
+
+/// C's `isspace`, which llama.cpp strips with.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
 fn is_special(kind: TokenKind) -> bool {
@@ -45,7 +53,22 @@ impl SpecialMatcher {
         }
         lengths.sort_unstable();
         lengths.dedup();
-        Self { order, rank, lengths, first_bytes }
+        let strip = vec![(false, false); order.len()];
+        Self { order, rank, lengths, first_bytes, strip }
+    }
+
+    /// Marks special token `id` to swallow the whitespace before and/or after it.
+    pub fn set_strip(&mut self, vocab: &Vocab, id: u32, lstrip: bool, rstrip: bool) {
+        if let Some(&r) = self.rank.get(vocab.token(id)) {
+            if self.order[r] == id {
+                self.strip[r] = (lstrip, rstrip);
+            }
+        }
+    }
+
+    /// Ids of every special token, in matching order.
+    pub fn ids(&self) -> &[u32] {
+        &self.order
     }
 
     /// Ranks of the special tokens that occur anywhere in `text`, ascending.
@@ -88,13 +111,24 @@ impl SpecialMatcher {
                     next.push(piece);
                     continue;
                 };
+                let (lstrip, rstrip) = self.strip[r];
                 let mut last = 0;
-                for (at, _) in s.match_indices(special) {
-                    if at > last {
-                        next.push(Piece::Text(&s[last..at]));
+                while let Some(found) = s[last..].find(special) {
+                    let at = last + found;
+                    let mut left = &s[last..at];
+                    if lstrip {
+                        left = left.trim_end_matches(|c: char| c.is_ascii() && is_c_space(c as u8));
+                    }
+                    if !left.is_empty() {
+                        next.push(Piece::Text(left));
                     }
                     next.push(Piece::Token(id));
                     last = at + special.len();
+                    if rstrip {
+                        while last < s.len() && is_c_space(s.as_bytes()[last]) {
+                            last += 1;
+                        }
+                    }
                 }
                 if last < s.len() {
                     next.push(Piece::Text(&s[last..]));

@@ -201,6 +201,7 @@ const EOT_TEXTS: &[&str] = &[
     "<|end_of_text|>",
     "<EOT>",
     "_<EOT>",
+    "[EOT]",
     "<｜end▁of▁sentence｜>",
     "<end_of_utterance>",
 ];
@@ -213,11 +214,21 @@ const EOG_TEXTS: &[&str] = &[
     "<|call|>",
     "<end_of_turn>",
     "<|endoftext|>",
+    "<|flush|>",
+    "<|calls|>",
+    "</s>",
     "<|eom_id|>",
     "<EOT>",
     "_<EOT>",
+    "[EOT]",
+    "[EOS]",
     "<|end_of_text|>",
     "<end_of_utterance>",
+    "<eos>",
+    "<turn|>",
+    "<|tool_response>",
+    "<｜end▁of▁sentence｜>",
+    "[e~[",
 ];
 /// Fill-in-the-middle pad/repo/file-separator tokens also end generation in llama.cpp:
 /// a chat reply that emits one has left the conversation.
@@ -279,9 +290,31 @@ impl SpecialIds {
                 vocab.set_kind(id, TokenKind::Control);
             }
         }
+        // gpt-oss: these are always rendered, so never control tokens.
+        for text in ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"] {
+            if let Some(id) = vocab.id(text) {
+                vocab.set_kind(id, TokenKind::UserDefined);
+            }
+        }
         eog.extend(ids.eos.iter().chain(ids.eot.iter()).chain(eom.iter()));
         eog.sort_unstable();
         eog.dedup();
+        // llama.cpp's exceptions: with o200k_harmony's <|return|>/<|call|> (or
+        // solar-open's <|calls|>/<|flush|>) <|end|> does not end generation,
+        // and next to <|tool_response> or <|plamo:eos|> "</s>" is plain text.
+        let eog_id = |t: &str| vocab.id(t).filter(|id| eog.contains(id));
+        let has = |t: &str| eog_id(t).is_some();
+        let calls = has("<|call|>") || has("<|calls|>");
+        let end = eog_id("<|end|>").filter(|_| calls && (has("<|return|>") || has("<|flush|>")));
+        let plain_s = eog_id("</s>").filter(|_| has("<|tool_response>") || has("<|plamo:eos|>"));
+        if let Some(end) = end {
+            eog.retain(|&id| id != end);
+            vocab.set_kind(end, TokenKind::UserDefined);
+        }
+        if let Some(s) = plain_s {
+            eog.retain(|&id| id != s);
+            vocab.set_kind(s, TokenKind::Normal);
+        }
         ids.eog = eog;
         ids
     }
