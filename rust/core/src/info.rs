@@ -27,6 +27,9 @@ pub struct ModelInfo {
     pub has_chat_template: bool,
     /// The file's quantization as llama.cpp names it (`general.file_type`), e.g. "Q4_K_M".
     pub file_type: Option<String>,
+    /// How Mote's implementation of this architecture was checked against llama.cpp,
+    /// or "unsupported".
+    pub verification: String,
 }
 
 /// llama.cpp's names for `general.file_type` values.
@@ -77,6 +80,7 @@ impl ModelInfo {
             embedding_length: cfg.n_embd as u32,
             has_chat_template: g.get_str("tokenizer.chat_template").is_some(),
             file_type: g.get_u64("general.file_type").and_then(file_type_name).map(str::to_string),
+            verification: crate::model::verification(&cfg.architecture).to_string(),
         }
     }
 }

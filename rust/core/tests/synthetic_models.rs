@@ -21,11 +21,16 @@ const LOGIT_TOL: f64 = 0.02;
 const PPL_TOL: f64 = 0.005;
 const MARGIN: f64 = 0.5;
 const CTX: usize = 512;
+const PPL_SEQ_CTX: usize = 256;
 const TEXT: &str = "/usr/share/common-licenses/GPL-3";
 
 fn load(name: &str, variant: &str) -> Box<dyn Architecture> {
     let gguf = GgufFile::open(&common::synthetic_path(name, variant)).unwrap();
-    model::load(&gguf, CTX, Arc::new(mote_kernels::ThreadPool::new(1))).unwrap()
+    from_file(&gguf)
+}
+
+fn from_file(gguf: &GgufFile) -> Box<dyn Architecture> {
+    model::load(gguf, CTX, Arc::new(mote_kernels::ThreadPool::new(1))).unwrap()
 }
 
 fn row(logits: &candle_core::Tensor, i: usize) -> Vec<f32> {
@@ -50,7 +55,10 @@ fn deviation(ours: &[f32], want: &Value) -> f64 {
 /// Teacher-forced logits at every prompt position and greedy step, against
 /// the F32-KV reference; returns the largest deviation seen.
 fn teacher_forced(name: &str) -> f64 {
-    let m = load(name, "f32");
+    teacher_forced_on(name, load(name, "f32").as_ref())
+}
+
+fn teacher_forced_on(name: &str, m: &dyn Architecture) -> f64 {
     let vectors = common::synthetic_vectors(name, "f32");
     let mut worst = 0f64;
     for p in vectors["prompts"].as_array().unwrap() {
@@ -101,7 +109,9 @@ fn greedy_rule(name: &str, variant: &str) -> (usize, usize) {
 fn perplexity(name: &str, variant: &str) -> (f64, f64, f64) {
     let vectors = common::synthetic_vectors(name, variant);
     let text = std::fs::read_to_string(TEXT).expect("the GPL-3 text ships with Debian's base-files");
-    let opts = LoadOptions { context_length: CTX, ..Default::default() };
+    // llama-perplexity -c 128 runs its sequences at n_ctx_seq 256 (padded),
+    // which decides LongRoPE's table; load with the same context.
+    let opts = LoadOptions { context_length: PPL_SEQ_CTX, ..Default::default() };
     let engine = Engine::load(&common::synthetic_path(name, variant), opts).unwrap();
     let p = mote_core::perplexity::perplexity(&engine, &text, 128).unwrap();
     let alt = vectors["perplexity_alt_f32_kv_no_flash_attn"]["ppl"].as_f64().unwrap();
@@ -145,4 +155,80 @@ fn qwen3() {
 #[test]
 fn phi3() {
     check("phi3");
+}
+
+#[test]
+fn llama_with_rope_freqs() {
+    check("llama-ropefreqs");
+}
+
+#[test]
+fn phi3_with_partial_rotary_and_longrope() {
+    check("phi3-partial");
+}
+
+#[test]
+fn qwen3_with_64_wide_heads() {
+    check("qwen3-hd64");
+}
+
+#[test]
+fn gemma3_with_linear_scaling_and_sliding_window() {
+    check("gemma3-scaled");
+}
+
+/// A synthetic file with one detail undone, the way an implementation that
+/// ignored it would compute: tensors set to 1, or a float key set to 1.
+enum Undo {
+    Tensor(&'static str),
+    Key(&'static str),
+}
+
+fn undone(name: &str, undo: &Undo) -> Box<dyn Architecture> {
+    let mut bytes = std::fs::read(common::synthetic_path(name, "f32")).unwrap();
+    let one = 1f32.to_le_bytes();
+    match undo {
+        Undo::Tensor(t) => {
+            let g = GgufFile::from_bytes(bytes.clone()).unwrap();
+            let t = g.tensor(t).unwrap();
+            let (at, n) = (t.offset, t.size / 4);
+            drop(g);
+            (0..n).for_each(|i| bytes[at + 4 * i..][..4].copy_from_slice(&one));
+        }
+        Undo::Key(k) => {
+            // A GGUF key is its bytes, then the value type (6: f32), then the value.
+            let at = bytes.windows(k.len()).position(|w| w == k.as_bytes()).unwrap() + k.len();
+            assert_eq!(&bytes[at..at + 4], &6u32.to_le_bytes(), "{k} is an f32");
+            bytes[at + 4..at + 8].copy_from_slice(&one);
+        }
+    }
+    from_file(&GgufFile::from_bytes(bytes).unwrap())
+}
+
+/// The logit check is sharp enough to see each RoPE detail: the same file
+/// with the detail undone (what Mote used to do by ignoring `rope_freqs` or
+/// `rope.scaling.*`) fails it by a wide margin.
+#[test]
+fn ignoring_rope_freqs_would_fail_the_check() {
+    assert_visible(&[("llama-ropefreqs", Undo::Tensor("rope_freqs.weight"))]);
+}
+
+#[test]
+fn each_rope_detail_is_visible_to_the_check() {
+    assert_visible(&[
+        ("phi3-partial", Undo::Tensor("rope_factors_long.weight")),
+        ("phi3-partial", Undo::Key("phi3.rope.scaling.attn_factor")),
+        ("gemma3-scaled", Undo::Key("gemma3.rope.scaling.factor")),
+    ]);
+}
+
+fn assert_visible(cases: &[(&str, Undo)]) {
+    for (name, undo) in cases {
+        let dev = teacher_forced_on(name, undone(name, undo).as_ref());
+        let what = match undo {
+            Undo::Tensor(t) | Undo::Key(t) => t,
+        };
+        println!("{name} without {what}: deviation {dev:.4}");
+        assert!(dev > 10.0 * LOGIT_TOL, "{name}: undoing {what} still matched llama.cpp within {dev}");
+    }
 }

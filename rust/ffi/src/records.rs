@@ -204,6 +204,8 @@ pub struct ModelInfo {
     pub layers: u32,
     pub embedding_length: u32,
     pub has_chat_template: bool,
+    /// How this architecture was checked against llama.cpp, or "unsupported".
+    pub verification: String,
 }
 
 impl From<core::ModelInfo> for ModelInfo {
@@ -221,6 +223,7 @@ impl From<core::ModelInfo> for ModelInfo {
             layers: i.layers,
             embedding_length: i.embedding_length,
             has_chat_template: i.has_chat_template,
+            verification: i.verification,
         }
     }
 }

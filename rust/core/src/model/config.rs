@@ -39,11 +39,14 @@ pub struct RopeScaling {
     pub original_context: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScalingKind {
     None,
     Linear,
     LongRope,
+    /// Any other `rope.scaling.type` (YaRN, …): read so that `mote info`
+    /// still describes the file, refused when a model is built.
+    Unsupported(String),
 }
 
 /// Keys every architecture here reads (or that never change the math:
@@ -170,9 +173,17 @@ impl ModelConfig {
         if allowed.contains(&self.rope_scaling.kind) {
             return Ok(());
         }
+        let name = match &self.rope_scaling.kind {
+            ScalingKind::None => "none",
+            ScalingKind::Linear => "linear",
+            ScalingKind::LongRope => "longrope",
+            ScalingKind::Unsupported(s) => s,
+        };
         Err(Error::UnsupportedModel(format!(
-            "{}.rope.scaling.type {:?} is not supported for this architecture",
-            self.architecture, self.rope_scaling.kind
+            "{}.rope.scaling.type = {name:?} is not supported for architecture {} (it takes {})",
+            self.architecture,
+            self.architecture,
+            allowed.iter().map(|k| format!("{k:?}").to_lowercase()).collect::<Vec<_>>().join(", ")
         )))
     }
 }
@@ -196,14 +207,12 @@ fn rope_scaling(g: &GgufFile, arch: &str, train_context: usize) -> Result<RopeSc
             Some("none") => ScalingKind::None,
             Some("linear") => ScalingKind::Linear,
             Some("longrope") => ScalingKind::LongRope,
-            Some(other) => {
-                return Err(Error::UnsupportedModel(format!("{} = {other:?} is not supported (none, linear, longrope)", key("type"))))
-            }
+            Some(other) => ScalingKind::Unsupported(other.to_string()),
             None => return Err(Error::InvalidModel(format!("{} must be a string", key("type")))),
         },
     };
     let factor = positive(g, &key("factor"))?;
-    let freq_scale = match (kind, factor) {
+    let freq_scale = match (&kind, factor) {
         (ScalingKind::Linear, Some(f)) => 1.0 / f,
         _ => 1.0,
     };

@@ -42,5 +42,6 @@ pub fn info(model: &Path, json: bool) -> CmdResult {
     println!("context length:   {}", info.train_context_length);
     println!("layers:           {}  embedding: {}  vocab: {}", info.layers, info.embedding_length, info.vocab_size);
     println!("chat template:    {}", if info.has_chat_template { "yes" } else { "no (a default is used)" });
+    println!("verification:     {}", info.verification);
     Ok(())
 }
