@@ -278,6 +278,9 @@ impl Engine {
         }
     }
 
+    /// The ids of `text` with special-token texts parsed (a developer tool,
+    /// like `llama-tokenize`): `tokenize("hi<|im_end|>")` ends with the
+    /// `<|im_end|>` id. Chat messages are not tokenized this way.
     pub fn tokenize(&self, text: &str, add_bos: Option<bool>) -> Result<Vec<u32>> {
         let l = self.loaded()?;
         l.tokenizer.encode(text, add_bos.unwrap_or(l.tokenizer.add_bos()), true)
@@ -285,14 +288,17 @@ impl Engine {
 
     /// Tokens for a one-shot prompt: the text as is (`raw`, BOS per the
     /// metadata) or as a single user turn in the model's chat template.
+    /// A raw prompt is the developer's own markup, so special-token texts in
+    /// it become special tokens (as in llama.cpp's completion tools and
+    /// [`Engine::tokenize`]); never pass untrusted text raw. In a chat turn
+    /// they are plain text ([`crate::ChatTemplate::encode`]).
     pub fn prompt_tokens(&self, prompt: &str, raw: bool) -> Result<Vec<u32>> {
         let l = self.loaded()?;
         let tok = &l.tokenizer;
         if raw {
-            return tok.encode(prompt, tok.add_bos(), false);
+            return tok.encode(prompt, tok.add_bos(), true);
         }
-        let text = l.template.render(&[ChatMessage::new(Role::User, prompt)], true)?;
-        tok.encode(&text, tok.add_bos(), true)
+        l.template.encode(tok, &[ChatMessage::new(Role::User, prompt)], true)
     }
 
     /// Generates after `tokens` from an empty cache (no session, no history).

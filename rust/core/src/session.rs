@@ -185,11 +185,8 @@ impl SessionInner {
         }
         messages.extend(st.history.iter().cloned());
         messages.push(ChatMessage::new(Role::User, user_message));
-        let prompt = loaded.template.render(&messages, true)?;
-        let mut tokens = tok.encode(&prompt, tok.add_bos(), true)?;
-        if tok.add_bos() && tokens.len() >= 2 && tokens[0] == tokens[1] && Some(tokens[0]) == tok.bos_id() {
-            tokens.remove(0);
-        }
+        // Message text is data: special-token texts in it stay plain text.
+        let tokens = loaded.template.encode(tok, &messages, true)?;
 
         self.ensure_cache(st, &loaded);
         let cache = st.cache.as_mut().expect("ensured above");

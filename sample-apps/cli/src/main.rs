@@ -23,7 +23,8 @@ enum Command {
     Chat(commands::chat::Args),
     /// Generate a continuation for one prompt.
     Generate(commands::generate::Args),
-    /// Print the token ids of a text as a JSON array.
+    /// Print the token ids of a text as a JSON array. Special-token texts
+    /// (`<|im_end|>`) are parsed, as llama-tokenize does; chat turns never parse them in messages.
     Tokenize {
         #[arg(long)]
         model: PathBuf,

@@ -13,6 +13,7 @@
 //! instructions and on output size, and every failure is an [`Error::Template`].
 
 mod defaults;
+mod prompt;
 mod pycompat;
 mod strftime;
 
@@ -176,8 +177,10 @@ impl ChatTemplate {
         })
     }
 
-    /// The prompt text for `messages`, to be encoded with
-    /// `tok.encode(text, tok.add_bos(), true)`.
+    /// The prompt text for `messages`. To tokenize a chat use
+    /// [`ChatTemplate::encode`], which keeps special-token texts inside
+    /// messages from becoming control tokens; encoding this text with
+    /// `parse_special` would let a message forge turns.
     pub fn render(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String> {
         if messages.is_empty() {
             return Err(Error::InvalidArgument("a chat needs at least one message".into()));
@@ -196,21 +199,7 @@ impl ChatTemplate {
         tools_json: Option<&str>,
         add_generation_prompt: bool,
     ) -> Result<String> {
-        let parse = |what: &str, text: &str| -> Result<Value> {
-            serde_json::from_str::<Value>(text)
-                .map_err(|e| Error::InvalidArgument(format!("{what} is not valid JSON: {e}")))
-        };
-        let messages = parse("messages_json", messages_json)?;
-        if messages.kind() != minijinja::value::ValueKind::Seq {
-            return Err(Error::InvalidArgument("messages_json must be a JSON array".into()));
-        }
-        if messages.len() == Some(0) {
-            return Err(Error::InvalidArgument("a chat needs at least one message".into()));
-        }
-        let tools = match tools_json {
-            Some(t) => parse("tools_json", t)?,
-            None => Value::from(()),
-        };
+        let (messages, tools) = parse_json(messages_json, tools_json)?;
         self.render_values(messages, tools, add_generation_prompt)
     }
 
@@ -264,6 +253,26 @@ impl ChatTemplate {
         }
         markers
     }
+}
+
+/// `render_json`'s arguments as template values.
+fn parse_json(messages_json: &str, tools_json: Option<&str>) -> Result<(Value, Value)> {
+    let parse = |what: &str, text: &str| -> Result<Value> {
+        serde_json::from_str::<Value>(text)
+            .map_err(|e| Error::InvalidArgument(format!("{what} is not valid JSON: {e}")))
+    };
+    let messages = parse("messages_json", messages_json)?;
+    if messages.kind() != minijinja::value::ValueKind::Seq {
+        return Err(Error::InvalidArgument("messages_json must be a JSON array".into()));
+    }
+    if messages.len() == Some(0) {
+        return Err(Error::InvalidArgument("a chat needs at least one message".into()));
+    }
+    let tools = match tools_json {
+        Some(t) => parse("tools_json", t)?,
+        None => Value::from(()),
+    };
+    Ok((messages, tools))
 }
 
 /// transformers' `{% generation %}…{% endgeneration %}` (marking assistant

@@ -21,6 +21,8 @@ mod special;
 mod spm;
 mod vocab;
 
+use std::ops::Range;
+
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 
@@ -30,6 +32,24 @@ use vocab::{SpecialIds, TokenKind, Vocab};
 enum Model {
     Bpe(Box<bpe::Bpe>),
     Spm(spm::Spm),
+}
+
+/// Which special-token texts in a [`Segment`] may become special tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Specials {
+    /// Every special token (`parse_special` on): the template's markup.
+    All,
+    /// Only user-defined ones (`parse_special` off, llama.cpp's plain text).
+    UserDefined,
+    /// None: the text is tokenized exactly as spelled.
+    None,
+}
+
+/// Part of a text to encode with [`Tokenizer::encode_segments`].
+#[derive(Clone, Copy, Debug)]
+pub struct Segment<'a> {
+    pub text: &'a str,
+    pub specials: Specials,
 }
 
 pub struct Tokenizer {
@@ -117,10 +137,47 @@ impl Tokenizer {
 
     /// `add_bos`: the caller passes `self.add_bos()` for raw prompts.
     /// `parse_special`: recognise special/control tokens written in the text
-    /// (true for rendered chat templates, as llama.cpp does). Without it they
-    /// are tokenized as the plain text they are spelled with.
+    /// (as llama.cpp does for prompts). Without it they are tokenized as the
+    /// plain text they are spelled with, except user-defined tokens (llama.cpp's
+    /// rule: those are ordinary text the vocabulary spells as one token). Chat
+    /// prompts go through [`crate::ChatTemplate::encode`] instead, which keeps
+    /// special texts inside messages plain.
     pub fn encode(&self, text: &str, add_bos: bool, parse_special: bool) -> Result<Vec<u32>> {
-        let mut out = Vec::with_capacity(text.len() / 3 + 2);
+        let pieces = self.specials.split(&self.vocab, text, parse_special);
+        self.encode_pieces(&pieces, add_bos, text.len())
+    }
+
+    /// Encodes the concatenation of `segments`, each with its own rule for
+    /// special-token texts. The text between special tokens is encoded as one
+    /// fragment across segment boundaries, so BPE word splitting and
+    /// SentencePiece's leading space are the same as for the joined text: when
+    /// no special-token text is refused, the ids equal `encode(joined, add_bos,
+    /// true)`. A special-token text that spans several segments becomes a
+    /// token only if every one of them allows it.
+    pub fn encode_segments(&self, segments: &[Segment<'_>], add_bos: bool) -> Result<Vec<u32>> {
+        let mut text = String::with_capacity(segments.iter().map(|s| s.text.len()).sum());
+        let mut spans = Vec::with_capacity(segments.len());
+        for s in segments.iter().filter(|s| !s.text.is_empty()) {
+            spans.push((text.len()..text.len() + s.text.len(), s.specials));
+            text.push_str(s.text);
+        }
+        let parse = spans.iter().any(|(_, sp)| *sp == Specials::All);
+        let allow = |id: u32, r: Range<usize>| {
+            let kind = self.vocab.kind(id);
+            // Spans are in order: skip those ending before `r`, stop after it.
+            let first = spans.partition_point(|(s, _)| s.end <= r.start);
+            spans[first..].iter().take_while(|(s, _)| s.start < r.end).all(|(_, sp)| match sp {
+                Specials::All => true,
+                Specials::UserDefined => kind == TokenKind::UserDefined,
+                Specials::None => false,
+            })
+        };
+        let pieces = self.specials.split_where(&self.vocab, &text, parse, &allow);
+        self.encode_pieces(&pieces, add_bos, text.len())
+    }
+
+    fn encode_pieces(&self, pieces: &[Piece<'_>], add_bos: bool, text_len: usize) -> Result<Vec<u32>> {
+        let mut out = Vec::with_capacity(text_len / 3 + 2);
         if add_bos {
             let bos = self.ids.bos.ok_or_else(|| Error::Tokenizer("this model has no BOS token".into()))?;
             out.push(bos);
@@ -129,8 +186,8 @@ impl Tokenizer {
         // follows a special token (or opens the text) gets one when asked.
         let mut after_special = true;
         let mut escaped = String::new();
-        for piece in self.specials.split(&self.vocab, text, parse_special) {
-            match (piece, &self.model) {
+        for piece in pieces {
+            match (*piece, &self.model) {
                 (Piece::Token(id), _) => {
                     out.push(id);
                     after_special = true;
@@ -153,6 +210,25 @@ impl Tokenizer {
             }
         }
         Ok(out)
+    }
+
+    /// Every place in `text` spelling a special token (control, user-defined
+    /// or unknown), overlapping ones included: (byte range, id), by position.
+    pub fn special_texts(&self, text: &str) -> Vec<(Range<usize>, u32)> {
+        self.specials.occurrences(text)
+    }
+
+    /// Every special token (control, user-defined, unknown): the texts that
+    /// `encode` with `parse_special` reads as single tokens.
+    pub fn special_ids(&self) -> &[u32] {
+        self.specials.ids()
+    }
+
+    /// Whether `id` is a user-defined token: text the vocabulary spells as
+    /// one token, split out of plain text too (Gemma's whitespace runs and
+    /// HTML tags, Qwen's `<tool_call>`).
+    pub fn is_user_defined(&self, id: u32) -> bool {
+        self.vocab.kind(id) == TokenKind::UserDefined
     }
 
     /// Whether raw prompts should start with BOS (`tokenizer.ggml.add_bos_token`,

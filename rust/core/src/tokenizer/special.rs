@@ -6,6 +6,7 @@
 //! runs of spaces, newlines and tabs are user-defined tokens of every length).
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use super::vocab::{TokenKind, Vocab};
 
@@ -98,6 +99,22 @@ impl SpecialMatcher {
     /// Without `parse_special` only user-defined tokens are split out, as in
     /// llama.cpp: they are ordinary text that the vocabulary spells as one token.
     pub fn split<'a>(&self, vocab: &Vocab, text: &'a str, parse_special: bool) -> Vec<Piece<'a>> {
+        self.split_where(vocab, text, parse_special, &|_, _| true)
+    }
+
+    /// As [`Self::split`], but a match of token `id` over the byte range
+    /// `r` of `text` becomes a token only when `allow(id, r)`; otherwise it
+    /// stays text, where shorter special tokens may still match, exactly as if
+    /// that token were not special. Chat prompts use this to keep special
+    /// texts written inside a message from becoming control tokens while the
+    /// template's own markup around them still does.
+    pub fn split_where<'a>(
+        &self,
+        vocab: &Vocab,
+        text: &'a str,
+        parse_special: bool,
+        allow: &dyn Fn(u32, Range<usize>) -> bool,
+    ) -> Vec<Piece<'a>> {
         let mut pieces = vec![Piece::Text(text)];
         if text.is_empty() {
             return Vec::new();
@@ -111,10 +128,17 @@ impl SpecialMatcher {
                     next.push(piece);
                     continue;
                 };
+                // Every piece is a slice of `text`: its offset there, for `allow`.
+                let base = s.as_ptr() as usize - text.as_ptr() as usize;
                 let (lstrip, rstrip) = self.strip[r];
                 let mut last = 0;
-                while let Some(found) = s[last..].find(special) {
-                    let at = last + found;
+                let mut from = 0;
+                while let Some(found) = s[from..].find(special) {
+                    let at = from + found;
+                    if !allow(id, base + at..base + at + special.len()) {
+                        from = at + s[at..].chars().next().map_or(1, char::len_utf8);
+                        continue;
+                    }
                     let mut left = &s[last..at];
                     if lstrip {
                         left = left.trim_end_matches(|c: char| c.is_ascii() && is_c_space(c as u8));
@@ -129,6 +153,7 @@ impl SpecialMatcher {
                             last += 1;
                         }
                     }
+                    from = last;
                 }
                 if last < s.len() {
                     next.push(Piece::Text(&s[last..]));
@@ -137,5 +162,23 @@ impl SpecialMatcher {
             pieces = next;
         }
         pieces
+    }
+
+    /// Every occurrence of a special token's text in `text` (overlapping ones
+    /// included), as (byte range, id), in order of position.
+    pub fn occurrences(&self, text: &str) -> Vec<(Range<usize>, u32)> {
+        let mut found = Vec::new();
+        for (i, &b) in text.as_bytes().iter().enumerate() {
+            if !self.first_bytes[b as usize] || !text.is_char_boundary(i) {
+                continue;
+            }
+            for &len in &self.lengths {
+                let Some(s) = text.get(i..i + len) else { continue };
+                if let Some(&r) = self.rank.get(s) {
+                    found.push((i..i + len, self.order[r]));
+                }
+            }
+        }
+        found
     }
 }

@@ -13,7 +13,9 @@ pub struct Args {
     model: PathBuf,
     #[arg(long)]
     prompt: String,
-    /// Use the prompt as is, without the chat template (BOS per the model's metadata).
+    /// Use the prompt as is, without the chat template (BOS per the model's
+    /// metadata). Special-token texts in it become special tokens: you write the
+    /// markup. Without --raw the prompt is a user message, where they are plain text.
     #[arg(long)]
     raw: bool,
     #[arg(long, default_value_t = 128)]
