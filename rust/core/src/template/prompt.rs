@@ -61,7 +61,12 @@ impl ChatTemplate {
         self.encode_conversation(tok, &Conversation::Json { messages, tools }, add_generation_prompt)
     }
 
-    fn encode_conversation(&self, tok: &Tokenizer, conv: &Conversation<'_>, add_generation_prompt: bool) -> Result<Vec<u32>> {
+    fn encode_conversation(
+        &self,
+        tok: &Tokenizer,
+        conv: &Conversation<'_>,
+        add_generation_prompt: bool,
+    ) -> Result<Vec<u32>> {
         let strings = conv.strings();
         let guarded = |s: &str| !self.guarded_spans(tok, s).is_empty();
         let ids = if !strings.iter().any(|s| guarded(s)) {
@@ -157,7 +162,12 @@ impl Conversation<'_> {
     }
 
     /// The template's output with every caller string passed through `f`.
-    fn render(&self, t: &ChatTemplate, f: &mut dyn FnMut(&str) -> String, add_generation_prompt: bool) -> Result<String> {
+    fn render(
+        &self,
+        t: &ChatTemplate,
+        f: &mut dyn FnMut(&str) -> String,
+        add_generation_prompt: bool,
+    ) -> Result<String> {
         match self {
             Conversation::Messages(m) => {
                 let mapped: Vec<ChatMessage> = m.iter().map(|m| ChatMessage::new(m.role, f(&m.content))).collect();
@@ -193,7 +203,9 @@ fn collect_strings(v: &Value, out: &mut Vec<String>) {
 fn map_strings(v: &Value, f: &mut dyn FnMut(&str) -> String) -> Value {
     match v.kind() {
         ValueKind::String => Value::from(f(v.as_str().unwrap_or_default())),
-        ValueKind::Seq => Value::from(v.try_iter().into_iter().flatten().map(|x| map_strings(&x, f)).collect::<Vec<_>>()),
+        ValueKind::Seq => {
+            Value::from(v.try_iter().into_iter().flatten().map(|x| map_strings(&x, f)).collect::<Vec<_>>())
+        }
         ValueKind::Map => {
             let mut pairs = Vec::new();
             for key in v.try_iter().into_iter().flatten() {
@@ -218,13 +230,10 @@ fn restore(hidden: &str, marker: char, originals: &[String]) -> (String, Vec<Ran
         text.push_str(&rest[..i]);
         rest = &rest[i + marker.len_utf8()..];
         let index = rest.find(marker).and_then(|j| Some((rest[..j].parse::<usize>().ok()?, j)));
-        match index.and_then(|(n, j)| Some((originals.get(n)?, j))) {
-            Some((original, j)) => {
-                plain.push(text.len()..text.len() + original.len());
-                text.push_str(original);
-                rest = &rest[j + marker.len_utf8()..];
-            }
-            None => {}
+        if let Some((original, j)) = index.and_then(|(n, j)| Some((originals.get(n)?, j))) {
+            plain.push(text.len()..text.len() + original.len());
+            text.push_str(original);
+            rest = &rest[j + marker.len_utf8()..];
         }
     }
     text.push_str(rest);
