@@ -93,13 +93,14 @@ impl ChatTemplate {
             };
             let hidden = conv.render(self, &mut hide, add_generation_prompt)?;
             let (text, plain) = restore(&hidden, marker, &originals);
-            if log::log_enabled!(log::Level::Warn) {
-                if conv.render(self, &mut |s| s.to_owned(), add_generation_prompt).ok().as_deref() != Some(&text) {
-                    log::warn!(
-                        "the chat template's output depends on special-token text inside a message; \
-                         that message was rendered with the text hidden from the template"
-                    );
-                }
+            // The real rendering is only needed for this warning (one more render).
+            if log::log_enabled!(log::Level::Warn)
+                && conv.render(self, &mut |s| s.to_owned(), add_generation_prompt).ok().as_deref() != Some(&text)
+            {
+                log::warn!(
+                    "the chat template's output depends on special-token text inside a message; \
+                     that message was rendered with the text hidden from the template"
+                );
             }
             tok.encode_segments(&segments(&text, &plain), tok.add_bos())?
         };
