@@ -15,6 +15,7 @@
 mod defaults;
 mod prompt;
 mod pycompat;
+mod pyjson;
 mod strftime;
 
 use std::io;
@@ -160,7 +161,7 @@ impl ChatTemplate {
         env.add_function("strftime_now", |format: String| strftime::now(&format));
         env.add_function("range", budgeted_range);
         env.set_formatter(pycompat::formatter);
-        env.add_filter("tojson", pycompat::tojson);
+        env.add_filter("tojson", pyjson::tojson);
         env.add_filter("indent", pycompat::indent);
         env.add_filter("string", pycompat::string_filter);
         env.add_test("iterable", pycompat::is_iterable);
