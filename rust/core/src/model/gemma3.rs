@@ -42,10 +42,12 @@ pub fn load(w: &Weights, cfg: ModelConfig, max_len: usize) -> Result<Decoder> {
     };
     let local_rope = RopeParams { base: local_base, freq_scale: 1.0, factors: None, ..global.clone() };
     let softcap = match w.gguf.get_f64(&key("final_logit_softcapping")) {
+        // 0 means "no soft-capping", as in llama.cpp.
         Some(c) if c.is_finite() && c > 0.0 => Some(c as f32),
-        Some(c) if c == 0.0 => None,
-        Some(c) => return Err(Error::InvalidModel(format!("gemma3.final_logit_softcapping = {c} must not be negative"))),
-        None => None,
+        Some(c) if !c.is_finite() || c < 0.0 => {
+            return Err(Error::InvalidModel(format!("gemma3.final_logit_softcapping = {c} must not be negative")))
+        }
+        _ => None,
     };
     let score_dim = if cfg.n_layer == LAYERS_27B { cfg.n_embd / cfg.n_head } else { cfg.head_dim };
     let parts = Parts {
