@@ -37,11 +37,16 @@ pub fn perplexity(engine: &Engine, text: &str, ctx: usize) -> Result<Perplexity>
                 window[0] = bos;
             }
         }
+        // Only the second half is scored, so the first half is prefilled
+        // without logits: for a 262k-word vocabulary the output projection
+        // costs more than the rest of the model.
+        let half = ctx / 2;
         let mut cache = l.model.new_cache(ctx);
-        let logits = l.model.forward(&window, &mut cache, true)?;
-        for p in ctx / 2 + 1..ctx {
-            let row: Vec<f32> = logits.get(p - 1)?.to_vec1()?;
-            nll -= log_softmax_at(&row, window[p] as usize);
+        l.model.forward(&window[..half], &mut cache, false)?;
+        let logits = l.model.forward(&window[half..], &mut cache, true)?;
+        for (p, &next) in window.iter().enumerate().skip(half + 1) {
+            let row: Vec<f32> = logits.get(p - 1 - half)?.to_vec1()?;
+            nll -= log_softmax_at(&row, next as usize);
             count += 1;
         }
     }
