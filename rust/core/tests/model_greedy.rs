@@ -9,16 +9,6 @@ use mote_core::model;
 
 const MARGIN: f64 = 0.5;
 
-fn argmax(v: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
 fn check(name: &str) {
     let gguf = GgufFile::open(&common::model_path(name)).unwrap();
     let m = model::load(&gguf, 512, std::sync::Arc::new(mote_kernels::ThreadPool::new(0))).unwrap();
@@ -26,19 +16,10 @@ fn check(name: &str) {
     let cases = vectors["cases"].as_array().unwrap();
     let (mut rule_ok, mut exact) = (0, 0);
     for case in cases {
-        let prompt: Vec<u32> = case["prompt_token_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
-        let want: Vec<u32> = case["greedy_32_token_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        let prompt = common::ids(&case["prompt_token_ids"]);
+        let want = common::ids(&case["greedy_32_token_ids"]);
         let margins: Vec<f64> = case["greedy_32_top1_margins"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let must = margins.iter().position(|&m| m < MARGIN).unwrap_or(margins.len());
-        let mut cache = m.new_cache(512);
-        let mut logits = m.forward(&prompt, &mut cache, false).unwrap();
-        let mut got = Vec::new();
-        for _ in 0..32 {
-            let t = argmax(&logits.flatten_all().unwrap().to_vec1::<f32>().unwrap());
-            got.push(t);
-            logits = m.forward(&[t], &mut cache, false).unwrap();
-        }
-        let agree = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+        let (agree, must) = common::greedy_agreement(m.as_ref(), &prompt, &want, &margins, 512, MARGIN);
         println!("{name}: {:?}: agrees for {agree}/32, required {must}", case["prompt"].as_str().unwrap());
         if agree >= must {
             rule_ok += 1;

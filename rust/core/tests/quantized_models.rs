@@ -22,7 +22,6 @@ use std::sync::Arc;
 
 use mote_core::gguf::GgufFile;
 use mote_core::model::{self, Architecture};
-use mote_core::{Engine, LoadOptions};
 use serde_json::Value;
 
 /// Measured |ppl / llama.cpp default − 1|, AVX2 / scalar kernels: Q2_K
@@ -32,8 +31,6 @@ use serde_json::Value;
 const PPL_TOL: f64 = 0.005;
 const MARGIN: f64 = 0.5;
 const CTX: usize = 512;
-const PPL_SEQ_CTX: usize = 256;
-const TEXT: &str = "/usr/share/common-licenses/GPL-3";
 
 fn dir() -> PathBuf {
     common::workspace_root().join("rust/testdata/vectors/synthetic/quantized")
@@ -72,7 +69,7 @@ fn greedy_rule(m: &dyn Architecture, vectors: &Value, report: &mut String) -> (u
     let prompts = vectors["prompts"].as_array().unwrap();
     let mut met = 0;
     for p in prompts {
-        let (agree, must) = common::greedy_agreement(m, p, CTX, MARGIN);
+        let (agree, must) = common::greedy_agreement_json(m, p, CTX, MARGIN);
         let n = p["greedy_token_ids"].as_array().unwrap().len();
         report.push_str(&format!("\n  prompt {:?}: {agree}/{n} greedy ids agree, {must} required", p["prompt"].as_str().unwrap()));
         met += usize::from(agree >= must);
@@ -95,10 +92,7 @@ fn check(variant: &str, ty: &str, min_share: f64) {
     let (met, n) = greedy_rule(m.as_ref(), &vectors, &mut report);
     drop(m);
 
-    let text = std::fs::read_to_string(TEXT).expect("the GPL-3 text ships with Debian's base-files");
-    let opts = LoadOptions { context_length: PPL_SEQ_CTX, ..Default::default() };
-    let engine = Engine::load(&file, opts).unwrap();
-    let p = mote_core::perplexity::perplexity(&engine, &text, 128).unwrap();
+    let p = common::gpl3_perplexity_ctx128(&file);
     let default = vectors["perplexity"]["ppl"].as_f64().unwrap();
     let alt = vectors["perplexity_alt_f32_kv_no_flash_attn"]["ppl"].as_f64().unwrap();
     let delta = p.ppl / default - 1.0;

@@ -14,15 +14,12 @@ use std::sync::Arc;
 
 use mote_core::gguf::GgufFile;
 use mote_core::model::{self, Architecture};
-use mote_core::{Engine, LoadOptions};
 use serde_json::Value;
 
 const LOGIT_TOL: f64 = 0.02;
 const PPL_TOL: f64 = 0.005;
 const MARGIN: f64 = 0.5;
 const CTX: usize = 512;
-const PPL_SEQ_CTX: usize = 256;
-const TEXT: &str = "/usr/share/common-licenses/GPL-3";
 
 fn load(name: &str, variant: &str) -> Box<dyn Architecture> {
     let gguf = GgufFile::open(&common::synthetic_path(name, variant)).unwrap();
@@ -80,7 +77,7 @@ fn greedy_rule(name: &str, variant: &str) -> (usize, usize) {
     let vectors = common::synthetic_vectors(name, variant);
     let prompts = vectors["prompts"].as_array().unwrap();
     let met = prompts.iter().filter(|p| {
-        let (agree, must) = common::greedy_agreement(m.as_ref(), p, CTX, MARGIN);
+        let (agree, must) = common::greedy_agreement_json(m.as_ref(), p, CTX, MARGIN);
         agree >= must
     });
     let met = met.count();
@@ -92,12 +89,7 @@ fn greedy_rule(name: &str, variant: &str) -> (usize, usize) {
 /// (ours, llama.cpp F32-KV, llama.cpp default).
 fn perplexity(name: &str, variant: &str) -> (f64, f64, f64) {
     let vectors = common::synthetic_vectors(name, variant);
-    let text = std::fs::read_to_string(TEXT).expect("the GPL-3 text ships with Debian's base-files");
-    // llama-perplexity -c 128 runs its sequences at n_ctx_seq 256 (padded),
-    // which decides LongRoPE's table; load with the same context.
-    let opts = LoadOptions { context_length: PPL_SEQ_CTX, ..Default::default() };
-    let engine = Engine::load(&common::synthetic_path(name, variant), opts).unwrap();
-    let p = mote_core::perplexity::perplexity(&engine, &text, 128).unwrap();
+    let p = common::gpl3_perplexity_ctx128(&common::synthetic_path(name, variant));
     let alt = vectors["perplexity_alt_f32_kv_no_flash_attn"]["ppl"].as_f64().unwrap();
     let default = vectors["perplexity"]["ppl"].as_f64().unwrap();
     println!(

@@ -189,16 +189,21 @@ pub fn logits_row(logits: &candle_core::Tensor, i: usize) -> Vec<f32> {
     logits.get(i).unwrap().to_vec1::<f32>().unwrap()
 }
 
-/// Greedy decoding of one reference prompt entry (`prompt_token_ids`,
-/// `greedy_token_ids`, `greedy_top1_margins`) under the margin rule: returns
-/// (ids agreeing with llama.cpp's from the start, ids the rule requires: those
-/// before llama.cpp's own top-1 margin first drops below `margin`).
-pub fn greedy_agreement(m: &dyn mote_core::model::Architecture, p: &serde_json::Value, ctx: usize, margin: f64) -> (usize, usize) {
-    let want = ids(&p["greedy_token_ids"]);
-    let margins: Vec<f64> = p["greedy_top1_margins"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+/// Greedy decoding of `prompt` for `want.len()` tokens under the margin
+/// rule: returns (ids agreeing with llama.cpp's `want` from the start, ids the
+/// rule requires: those before llama.cpp's own top-1 margin first drops below
+/// `margin`).
+pub fn greedy_agreement(
+    m: &dyn mote_core::model::Architecture,
+    prompt: &[u32],
+    want: &[u32],
+    margins: &[f64],
+    ctx: usize,
+    margin: f64,
+) -> (usize, usize) {
     let must = margins.iter().position(|&x| x < margin).unwrap_or(margins.len());
     let mut cache = m.new_cache(ctx);
-    let mut logits = m.forward(&ids(&p["prompt_token_ids"]), &mut cache, false).unwrap();
+    let mut logits = m.forward(prompt, &mut cache, false).unwrap();
     let mut got = Vec::new();
     for _ in 0..want.len() {
         let r = logits_row(&logits, 0);
@@ -206,5 +211,23 @@ pub fn greedy_agreement(m: &dyn mote_core::model::Architecture, p: &serde_json::
         got.push(t);
         logits = m.forward(&[t], &mut cache, false).unwrap();
     }
-    (got.iter().zip(&want).take_while(|(a, b)| a == b).count(), must)
+    (got.iter().zip(want).take_while(|(a, b)| a == b).count(), must)
+}
+
+/// [`greedy_agreement`] for a synthetic reference entry (`prompt_token_ids`,
+/// `greedy_token_ids`, `greedy_top1_margins`).
+pub fn greedy_agreement_json(m: &dyn mote_core::model::Architecture, p: &serde_json::Value, ctx: usize, margin: f64) -> (usize, usize) {
+    let margins: Vec<f64> = p["greedy_top1_margins"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    greedy_agreement(m, &ids(&p["prompt_token_ids"]), &ids(&p["greedy_token_ids"]), &margins, ctx, margin)
+}
+
+/// Perplexity of `model` on Debian's GPL-3 text in windows of 128 tokens, as
+/// the synthetic references' `llama-perplexity -c 128` computes it. That
+/// tool runs its sequences at n_ctx_seq 256 (padded), which decides LongRoPE's
+/// table, so the engine is loaded with the same context.
+pub fn gpl3_perplexity_ctx128(model: &std::path::Path) -> mote_core::perplexity::Perplexity {
+    let text = std::fs::read_to_string("/usr/share/common-licenses/GPL-3").expect("the GPL-3 text ships with Debian's base-files");
+    let opts = mote_core::LoadOptions { context_length: 256, ..Default::default() };
+    let engine = mote_core::Engine::load(model, opts).unwrap();
+    mote_core::perplexity::perplexity(&engine, &text, 128).unwrap()
 }
