@@ -46,6 +46,13 @@ fn candle_dtype(t: GgmlType) -> Result<GgmlDType> {
     })
 }
 
+/// A candle tensor of `shape` (rows first) over `bytes` of GGUF type `t`,
+/// for the tensors our kernels do not serve.
+fn candle_tensor(bytes: Cow<'_, [u8]>, t: GgmlType, shape: impl Into<candle_core::Shape>, device: &Device) -> Result<QTensor> {
+    let storage = QStorage::from_data(bytes, device, candle_dtype(t)?)?;
+    Ok(QTensor::new(storage, shape)?)
+}
+
 impl<'a> Weights<'a> {
     pub fn new(gguf: &'a GgufFile, pool: Arc<ThreadPool>) -> Self {
         Self { gguf, device: Device::Cpu, pool, used: RefCell::default() }
@@ -93,10 +100,8 @@ impl<'a> Weights<'a> {
     }
 
     fn qtensor(&self, info: &TensorInfo) -> Result<QTensor> {
-        let data = self.gguf.tensor_data(info);
-        let storage = QStorage::from_data(Cow::Borrowed(data), &self.device, candle_dtype(info.dtype)?)?;
         let shape: Vec<usize> = info.dims.iter().rev().copied().collect();
-        Ok(QTensor::new(storage, shape)?)
+        candle_tensor(Cow::Borrowed(self.gguf.tensor_data(info)), info.dtype, shape, &self.device)
     }
 
     /// A weight matrix of `out × in` (ggml dims `[in, out]`): served by our
@@ -130,9 +135,8 @@ impl<'a> Weights<'a> {
                 Ok(Linear::from_kernel(QMatrix::new(q, rows, cols, data, offset)?, self.pool.clone()))
             }
             None => {
-                let bytes = &self.gguf.backing()[offset..offset + size];
-                let storage = QStorage::from_data(Cow::Borrowed(bytes), &self.device, candle_dtype(info.dtype)?)?;
-                Linear::from_qtensor(Arc::new(QTensor::new(storage, (rows, cols))?))
+                let bytes = Cow::Borrowed(&self.gguf.backing()[offset..offset + size]);
+                Linear::from_qtensor(Arc::new(candle_tensor(bytes, info.dtype, (rows, cols), &self.device)?))
             }
         }
     }
@@ -229,8 +233,7 @@ impl Embedding {
             let start = self.offset + t * self.row_bytes;
             bytes.extend_from_slice(&self.backing[start..start + self.row_bytes]);
         }
-        let storage = QStorage::from_data(Cow::Owned(bytes), &self.device, candle_dtype(self.dtype)?)?;
-        let q = QTensor::new(storage, (tokens.len(), self.n_embd))?;
+        let q = candle_tensor(Cow::Owned(bytes), self.dtype, (tokens.len(), self.n_embd), &self.device)?;
         Ok(q.dequantize(&self.device)?)
     }
 
@@ -239,8 +242,7 @@ impl Embedding {
         if let Some(k) = &self.kernel {
             return Ok(k.clone());
         }
-        let data = &self.backing[self.offset..self.offset + self.row_bytes * self.vocab];
-        let storage = QStorage::from_data(Cow::Borrowed(data), &self.device, candle_dtype(self.dtype)?)?;
-        Linear::from_qtensor(Arc::new(QTensor::new(storage, (self.vocab, self.n_embd))?))
+        let data = Cow::Borrowed(&self.backing[self.offset..self.offset + self.row_bytes * self.vocab]);
+        Linear::from_qtensor(Arc::new(candle_tensor(data, self.dtype, (self.vocab, self.n_embd), &self.device)?))
     }
 }
