@@ -15,6 +15,7 @@ mod matrix;
 pub mod ops;
 mod pool;
 pub mod reference;
+mod topology;
 
 #[cfg(target_arch = "x86_64")]
 pub mod x86;
@@ -28,6 +29,7 @@ pub use error::KernelError;
 pub use matrix::QMatrix;
 pub use pool::ThreadPool;
 pub use reference::{quantize_q8_0, quantize_q8_1, quantize_q8_k};
+pub use topology::{Cluster, CoreKind, CpuTopology, TopologySource};
 
 /// One weight row · one activation row: `nb` blocks of weights at `w`, the
 /// matching activation blocks at `a`.

@@ -4,6 +4,11 @@
 //! thread must cost far less than a syscall: workers spin on a generation
 //! counter for a short while after each job and only then park on a condvar.
 //! The caller thread also takes tasks, so `threads() == n` means n − 1 workers.
+//!
+//! When `set_threads` lowers the count (the thermal policy does, to cool the
+//! device), the surplus workers must cost nothing: they leave the spin/park
+//! cycle altogether and block on a condvar of their own (`standby`) until the
+//! count is raised again, so jobs neither wake them nor pay a notify for them.
 
 use std::cell::{Cell, UnsafeCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,6 +22,9 @@ use std::time::{Duration, Instant};
 const SPIN: Duration = Duration::from_micros(300);
 /// `gate` bit meaning "job closed: do not enter"; the low bits count workers inside the job.
 const CLOSED: usize = 1 << (usize::BITS - 1);
+/// `set_threads` caps the count at this many threads per available CPU: more
+/// only oversubscribes, and a huge request must not exhaust the process.
+const MAX_THREADS_PER_CPU: usize = 4;
 
 type Job = *const (dyn Fn(usize) + Sync + 'static);
 
@@ -25,13 +33,20 @@ struct Shared {
     gate: AtomicUsize,
     next_task: AtomicUsize,
     n_tasks: AtomicUsize,
+    /// Workers a job started now may use (`threads() − 1`); the rest stand by.
+    active: AtomicUsize,
+    /// Workers the current job may use: `active` when it started.
     n_workers: AtomicUsize,
     job: UnsafeCell<Option<Job>>,
     panicked: AtomicBool,
     shutdown: AtomicBool,
+    /// Active workers parked on `wake`; jobs notify only if there are any.
     sleepers: AtomicUsize,
     sleep_lock: Mutex<()>,
+    /// Parked active workers wait here for the next job.
     wake: Condvar,
+    /// Surplus workers (`idx >= active`) wait here for `set_threads` or Drop.
+    standby: Condvar,
 }
 
 // SAFETY: `job` is written only by the thread holding `ThreadPool::call` while
@@ -41,7 +56,6 @@ unsafe impl Send for Shared {}
 
 pub struct ThreadPool {
     shared: Arc<Shared>,
-    threads: AtomicUsize,
     workers: Mutex<Vec<JoinHandle<()>>>,
     call: Mutex<()>,
 }
@@ -51,7 +65,8 @@ thread_local! {
 }
 
 impl ThreadPool {
-    /// `threads` including the calling thread; 0 = number of performance cores.
+    /// `threads` including the calling thread; 0 = the default from
+    /// [`crate::CpuTopology`] (performance cores, little ones left out).
     pub fn new(threads: usize) -> Self {
         let threads = if threads == 0 { performance_cores() } else { threads };
         let pool = ThreadPool {
@@ -60,6 +75,7 @@ impl ThreadPool {
                 gate: AtomicUsize::new(CLOSED),
                 next_task: AtomicUsize::new(0),
                 n_tasks: AtomicUsize::new(0),
+                active: AtomicUsize::new(0),
                 n_workers: AtomicUsize::new(0),
                 job: UnsafeCell::new(None),
                 panicked: AtomicBool::new(false),
@@ -67,8 +83,8 @@ impl ThreadPool {
                 sleepers: AtomicUsize::new(0),
                 sleep_lock: Mutex::new(()),
                 wake: Condvar::new(),
+                standby: Condvar::new(),
             }),
-            threads: AtomicUsize::new(1),
             workers: Mutex::new(Vec::new()),
             call: Mutex::new(()),
         };
@@ -77,13 +93,17 @@ impl ThreadPool {
     }
 
     pub fn threads(&self) -> usize {
-        self.threads.load(Relaxed)
+        self.shared.active.load(Relaxed) + 1
     }
 
-    /// Changes how many threads later `parallel_for` calls use (min 1); spawns
-    /// workers if needed, idles the surplus otherwise.
+    /// Changes how many threads later `parallel_for` calls use (min 1, max
+    /// `MAX_THREADS_PER_CPU` × available parallelism); spawns workers if needed.
+    /// Surplus workers go to standby (blocked, no CPU) and return when the count
+    /// is raised again. A job already running keeps the workers it started with.
+    /// If the OS refuses a thread, the pool runs with the workers it has
+    /// (`threads()` says how many) and a later call tries again.
     pub fn set_threads(&self, n: usize) {
-        let n = n.max(1);
+        let n = n.clamp(1, MAX_THREADS_PER_CPU * crate::topology::available_parallelism());
         let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
         while workers.len() < n - 1 {
             let idx = workers.len();
@@ -91,13 +111,24 @@ impl ThreadPool {
             // Read here, not in the new thread: a thread that starts late must
             // still see every later generation bump (including Drop's) as new.
             let seen = shared.generation.load(SeqCst);
-            let h = std::thread::Builder::new()
+            match std::thread::Builder::new()
                 .name(format!("mote-kernels-{idx}"))
                 .spawn(move || worker(shared, idx, seen))
-                .expect("failed to spawn kernel worker");
-            workers.push(h);
+            {
+                Ok(h) => workers.push(h),
+                // Out of threads or memory: not worth a panic in the caller.
+                Err(_) => break,
+            }
         }
-        self.threads.store(n, Relaxed);
+        let s = &*self.shared;
+        s.active.store((n - 1).min(workers.len()), SeqCst);
+        // Workers test `active` under `sleep_lock` before every wait, so
+        // notifying under it cannot be missed: raised workers leave standby in
+        // time for the next job, and lowered ones parked on `wake` move to
+        // standby now instead of being counted in `sleepers` (and woken) by it.
+        let _l = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
+        s.standby.notify_all();
+        s.wake.notify_all();
     }
 
     /// Runs `f(i)` for every `i < n_tasks`, each exactly once, spread over the
@@ -167,20 +198,19 @@ fn run_tasks(s: &Shared, f: &(dyn Fn(usize) + Sync)) {
 fn worker(s: Arc<Shared>, idx: usize, mut seen: usize) {
     IN_POOL.with(|c| c.set(true));
     loop {
-        let start = Instant::now();
-        let mut k = 0u32;
-        while s.generation.load(Acquire) == seen {
-            std::hint::spin_loop();
-            k = k.wrapping_add(1);
-            if k % 256 == 0 && start.elapsed() > SPIN {
-                let mut g = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
-                s.sleepers.fetch_add(1, SeqCst);
-                while s.generation.load(SeqCst) == seen && !s.shutdown.load(SeqCst) {
-                    g = s.wake.wait(g).unwrap_or_else(|e| e.into_inner());
-                }
-                s.sleepers.fetch_sub(1, SeqCst);
-                break;
+        if idx >= s.active.load(SeqCst) {
+            let mut g = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
+            while idx >= s.active.load(SeqCst) && !s.shutdown.load(SeqCst) {
+                g = s.standby.wait(g).unwrap_or_else(|e| e.into_inner());
             }
+            // `seen` is deliberately left stale: a job that started after the
+            // raise but before we got here then still reads as new, and we join it.
+        }
+        if !wait_for_job(&s, idx, seen) {
+            if s.shutdown.load(Acquire) {
+                return;
+            }
+            continue; // made surplus: to standby, `seen` unchanged
         }
         seen = s.generation.load(Acquire);
         if s.shutdown.load(Acquire) {
@@ -189,6 +219,8 @@ fn worker(s: Arc<Shared>, idx: usize, mut seen: usize) {
         if !enter(&s.gate) {
             continue;
         }
+        // A job that started before a lowering may still count us; one that
+        // started after it does not, whatever we saw of `active` above.
         if idx < s.n_workers.load(Relaxed) {
             // SAFETY: we are inside the open gate, so the job is live.
             if let Some(job) = unsafe { *s.job.get() } {
@@ -200,6 +232,28 @@ fn worker(s: Arc<Shared>, idx: usize, mut seen: usize) {
         }
         s.gate.fetch_sub(1, Release);
     }
+}
+
+/// Spins for up to `SPIN`, then parks on `wake`, until a generation newer than
+/// `seen` (true), or until this worker is made surplus or the pool shuts down
+/// (false). A worker lowered mid-spin notices within 256 spins and stops.
+fn wait_for_job(s: &Shared, idx: usize, seen: usize) -> bool {
+    let start = Instant::now();
+    let mut k = 0u32;
+    while s.generation.load(Acquire) == seen {
+        std::hint::spin_loop();
+        k = k.wrapping_add(1);
+        if k % 256 == 0 && (start.elapsed() > SPIN || idx >= s.active.load(Relaxed)) {
+            let mut g = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
+            s.sleepers.fetch_add(1, SeqCst);
+            while s.generation.load(SeqCst) == seen && !s.shutdown.load(SeqCst) && idx < s.active.load(SeqCst) {
+                g = s.wake.wait(g).unwrap_or_else(|e| e.into_inner());
+            }
+            s.sleepers.fetch_sub(1, SeqCst);
+            break;
+        }
+    }
+    idx < s.active.load(SeqCst) && !s.shutdown.load(SeqCst)
 }
 
 /// Joins the current job unless the caller has already closed it.
@@ -224,6 +278,7 @@ impl Drop for ThreadPool {
         {
             let _l = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
             s.wake.notify_all();
+            s.standby.notify_all();
         }
         for h in self.workers.get_mut().unwrap_or_else(|e| e.into_inner()).drain(..) {
             let _ = h.join();
@@ -231,26 +286,7 @@ impl Drop for ThreadPool {
     }
 }
 
-/// Cores whose maximum frequency equals the highest one (the "big" cluster on
-/// big.LITTLE phones), capped by the threads we may actually run on.
+/// The default thread count: see [`crate::CpuTopology::default_threads`].
 pub(crate) fn performance_cores() -> usize {
-    let avail = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let mut freqs = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/sys/devices/system/cpu") {
-        for e in dir.flatten() {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if !name.starts_with("cpu") || !name[3..].chars().all(|c| c.is_ascii_digit()) || name.len() == 3 {
-                continue;
-            }
-            let p = e.path().join("cpufreq/cpuinfo_max_freq");
-            if let Some(f) = std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<u64>().ok()) {
-                freqs.push(f);
-            }
-        }
-    }
-    match freqs.iter().max() {
-        Some(&max) => freqs.iter().filter(|&&f| f == max).count().clamp(1, avail),
-        None => avail,
-    }
+    crate::topology::CpuTopology::detect().default_threads()
 }
