@@ -11,7 +11,7 @@ public final class EnergyMeter: Sendable {
     /// `estimate`: the readings come from a model, not a meter (iOS has no
     /// battery current, so its energy is always an estimate).
     public init(source: String, estimate: Bool) throws {
-        inner = try MoteBindings.EnergyMeter(source: source, estimate: estimate)
+        inner = try mapped { try MoteBindings.EnergyMeter(source: source, estimate: estimate) }
     }
 
     /// Milliseconds on the native clock that stamps samples and marks.
@@ -19,22 +19,28 @@ public final class EnergyMeter: Sendable {
 
     /// Records a reading; with `tMs == nil` it is stamped now. Any thread.
     public func push(_ sample: EnergySample) throws {
-        try inner.pushSample(sample: sample)
+        try mapped { try inner.pushSample(sample: sample) }
     }
 
     /// Marks that `phase` starts now, or at `tMs` on `clockMs`'s clock.
     public func mark(_ phase: Phase, at tMs: Double? = nil) throws {
         if let tMs {
-            try inner.markAt(phase: phase, tMs: tMs)
+            try mapped { try inner.markAt(phase: phase, tMs: tMs) }
         } else {
-            try inner.mark(phase: phase)
+            try mapped { try inner.mark(phase: phase) }
         }
     }
 
     /// Stops recording and attributes the energy to `generatedTokens`.
-    /// - Throws: `MoteError.InvalidArgument` without Prefill/Decode marks or readings.
-    public func finish(generatedTokens: UInt64) throws -> EnergyReport {
-        try inner.finish(generatedTokens: generatedTokens)
+    /// - Throws: `MoteError.invalidArgument` without prefill/decode marks or
+    ///   readings, or for a negative count.
+    public func finish(generatedTokens: Int) throws -> EnergyReport {
+        // This native call still takes an unsigned count; refuse what it cannot hold
+        // instead of trapping in the conversion.
+        guard let tokens = UInt64(exactly: generatedTokens) else {
+            throw MoteError.invalidArgument(reason: "generatedTokens must not be negative, got \(generatedTokens)")
+        }
+        return try mapped { try inner.finish(generatedTokens: tokens) }
     }
 }
 
@@ -89,7 +95,7 @@ extension ChatSession {
         decode.once()
         try meter.mark(.idleAfter)
         try await Task.sleep(nanoseconds: idle)
-        return MeasuredReply(reply: reply, energy: try meter.finish(generatedTokens: UInt64(reply.stats.generatedTokens)))
+        return MeasuredReply(reply: reply, energy: try meter.finish(generatedTokens: Int(reply.stats.generatedTokens)))
     }
 }
 

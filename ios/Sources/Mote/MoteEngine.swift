@@ -14,18 +14,19 @@ public final class MoteEngine: Sendable {
     /// detached task, off the caller's actor. It cannot be interrupted.
     ///
     /// - Throws: `MoteError.modelUnreadable` if `path` cannot be read,
-    ///   `MoteError.invalidModel` / `.unsupportedModel` for bad files,
-    ///   `MoteError.InsufficientMemory` when the model would not fit (on iOS the
-    ///   figure is `os_proc_available_memory()`, read natively).
+    ///   `.invalidModel` / `.unsupportedModel` for bad files,
+    ///   `.insufficientMemory` when the model would not fit (on iOS the
+    ///   figure is `os_proc_available_memory()`, read natively), and
+    ///   `.invalidArgument` for negative `LoadOptions` counts.
     public static func load(path: String, options: LoadOptions = LoadOptions()) async throws -> MoteEngine {
         try await Task.detached(priority: .userInitiated) {
-            MoteEngine(inner: try Engine.load(path: path, options: options))
+            MoteEngine(inner: try mapped { try Engine.load(path: path, options: options) })
         }.value
     }
 
     /// Architecture, size and context length of the loaded model.
     public var info: ModelInfo {
-        get throws { try inner.info() }
+        get throws { try mapped { try inner.info() } }
     }
 
     /// Applies the memory policy for `level`: trims, snapshots sessions, drops
@@ -34,48 +35,49 @@ public final class MoteEngine: Sendable {
     /// call reloads whatever was freed, transparently.
     @discardableResult
     public func onMemoryPressure(_ level: PressureLevel) throws -> ReleaseReport {
-        try inner.onMemoryPressure(level: level)
+        try mapped { try inner.onMemoryPressure(level: level) }
     }
 
     /// Frees exactly what `actions` name, whatever the policy says.
     @discardableResult
     public func release(_ actions: Actions) throws -> ReleaseReport {
-        try inner.release(actions: actions)
+        try mapped { try inner.release(actions: actions) }
     }
 
     /// Where the native memory goes right now.
     public var memoryReport: MemoryReport {
-        get throws { try inner.memoryReport() }
+        get throws { try mapped { try inner.memoryReport() } }
     }
 
     /// Which actions each `PressureLevel` triggers.
     public var memoryPolicy: MemoryPolicy {
-        get throws { try inner.memoryPolicy() }
+        get throws { try mapped { try inner.memoryPolicy() } }
     }
 
     public func setMemoryPolicy(_ policy: MemoryPolicy) throws {
-        try inner.setMemoryPolicy(policy: policy)
+        try mapped { try inner.setMemoryPolicy(policy: policy) }
     }
 
     /// False after a release unmapped the weights (the next call reloads them).
     public var isLoaded: Bool {
-        get throws { try inner.isLoaded() }
+        get throws { try mapped { try inner.isLoaded() } }
     }
 
     /// Set when the previous load with the same `LoadOptions.stateDir` never finished.
     public var unfinishedLoad: UnfinishedLoad? {
-        get throws { try inner.unfinishedLoad() }
+        get throws { try mapped { try inner.unfinishedLoad() } }
     }
 
     /// A session continued from a snapshot written by `ChatSession.saveSnapshot(to:)`
-    /// or by the memory policy.
+    /// or by the memory policy. Throws `.invalidSnapshot` for a damaged file
+    /// or one of another model.
     public func restoreSession(path: String) throws -> ChatSession {
-        ChatSession(inner: try inner.restoreSession(path: path))
+        ChatSession(inner: try mapped { try inner.restoreSession(path: path) })
     }
 
     /// Starts a conversation. Sessions are independent and may run concurrently.
     public func newSession(systemPrompt: String? = nil) throws -> ChatSession {
-        let session = ChatSession(inner: try inner.newSession())
+        let session = ChatSession(inner: try mapped { try inner.newSession() })
         if let systemPrompt {
             try session.setSystemPrompt(systemPrompt)
         }

@@ -13,15 +13,40 @@ public typealias Role = MoteBindings.Role
 public typealias FinishReason = MoteBindings.FinishReason
 public typealias ModelInfo = MoteBindings.ModelInfo
 
-/// Every failure the SDK reports: `.modelUnreadable`, `.busy`, `.cancelled`, …
-/// Branch on the cases you can act on; `.internal` carries a message for logs.
-public typealias MoteError = MoteBindings.MoteError
+public typealias ContextPolicy = MoteBindings.ContextPolicy
 
 extension GenerationConfig {
     /// Deterministic decoding: always the most likely token.
-    public static func greedy(maxTokens: UInt32 = 256) -> GenerationConfig {
-        GenerationConfig(maxTokens: maxTokens, temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1)
+    public static func greedy(maxTokens: Int = 256) -> GenerationConfig {
+        GenerationConfig(maxTokens: ffiCount32(maxTokens), temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1)
     }
+}
+
+/// How full a session's context is, as of its last completed call. Its own
+/// type rather than the generated one so the counts are `Int`, like the rest
+/// of the Swift API.
+public struct ContextStatus: Sendable, Equatable {
+    /// Tokens the conversation the model sees takes.
+    public var used: Int
+    /// The context length.
+    public var limit: Int
+    public var remaining: Int
+    /// Oldest history messages the model no longer sees (`.dropOldest`, `.shift`).
+    public var droppedMessages: Int
+
+    init(_ raw: MoteBindings.ContextStatus) {
+        used = Int(raw.used)
+        limit = Int(raw.limit)
+        remaining = Int(raw.remaining)
+        droppedMessages = Int(raw.droppedMessages)
+    }
+}
+
+/// One reply as a sequence: its pieces, then exactly one `.done`.
+public enum ChatEvent: Sendable {
+    case token(String)
+    /// The last event; `reply.text` is the pieces joined.
+    case done(Reply)
 }
 
 // Lifecycle-aware memory (see MoteLifecycle and docs/adr/0003-lifecycle-memory.md).
@@ -39,3 +64,13 @@ public typealias EnergyReport = MoteBindings.EnergyReport
 public typealias ThermalState = MoteBindings.ThermalState
 public typealias Phase = MoteBindings.Phase
 public typealias CpuPowerModel = MoteBindings.CpuPowerModel
+
+// Thermal throttling (see MoteEngine.onThermalState and MoteLifecycle).
+public typealias ThermalPolicy = MoteBindings.ThermalPolicy
+public typealias ThermalAction = MoteBindings.ThermalAction
+public typealias ThermalDecision = MoteBindings.ThermalDecision
+
+extension ThermalPolicy {
+    /// The core's default: two threads when serious, 100 ms between tokens when critical.
+    public static var `default`: ThermalPolicy { defaultThermalPolicy() }
+}

@@ -39,7 +39,7 @@ final class ChatTests: XCTestCase {
         do {
             _ = try await MoteEngine.load(path: "/nonexistent/model.gguf")
             XCTFail("loading a missing file succeeded")
-        } catch MoteError.ModelUnreadable(let path, _) {
+        } catch MoteError.modelUnreadable(let path, _) {
             XCTAssertEqual(path, "/nonexistent/model.gguf")
         }
     }

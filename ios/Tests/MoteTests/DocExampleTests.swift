@@ -25,7 +25,7 @@ func chat(modelPath: String) async throws {
 func safeLoad(path: String) async -> MoteEngine? {
     do {
         return try await MoteEngine.load(path: path)
-    } catch MoteError.ModelUnreadable(let path, let reason) {
+    } catch MoteError.modelUnreadable(let path, let reason) {
         print("cannot read \(path): \(reason)")
         return nil
     } catch {

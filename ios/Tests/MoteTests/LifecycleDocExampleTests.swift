@@ -7,14 +7,14 @@ import XCTest
 
 final class ChatModel: @unchecked Sendable {
     private(set) var engine: MoteEngine?
-    private var lifecycle: MoteLifecycle?
+    private(set) var lifecycle: MoteLifecycle?
 
     func start(modelPath: String) async throws {
         let engine: MoteEngine
         do {
             // The pre-load check reads os_proc_available_memory() on iOS.
             engine = try await MoteEngine.load(path: modelPath, options: LoadOptions(contextLength: 1024))
-        } catch MoteError.InsufficientMemory(let needed, let available) {
+        } catch MoteError.insufficientMemory(let needed, let available) {
             print("needs \(needed) bytes, \(available) available: trying a smaller context")
             engine = try await MoteEngine.load(path: modelPath, options: LoadOptions(contextLength: 256))
         }
@@ -52,6 +52,8 @@ final class LifecycleDocExampleTests: XCTestCase {
         let engine = try XCTUnwrap(model.engine)
         XCTAssertTrue(try engine.isLoaded)
         NotificationCenter.default.post(name: MoteLifecycle.Signals.platform.memoryWarning, object: nil)
+        // The handler only queued the release, off the posting thread.
+        await model.lifecycle?.waitForPendingWork()
         XCTAssertFalse(try engine.isLoaded)
         model.stop()
     }

@@ -30,6 +30,7 @@ final class MemoryPressureTests: XCTestCase {
         XCTAssertGreaterThan(weights, 32 << 20)
 
         center.post(name: MoteLifecycle.Signals.platform.memoryWarning, object: nil)
+        await lifecycle.waitForPendingWork()
 
         let report = try XCTUnwrap(reports.all.first)
         XCTAssertEqual(reports.all.count, 1)
@@ -59,6 +60,7 @@ final class MemoryPressureTests: XCTestCase {
 
         center.post(name: MoteLifecycle.Signals.platform.didEnterBackground, object: nil)
         XCTAssertFalse(lifecycle.isInForeground)
+        await lifecycle.waitForPendingWork()
         let report = try XCTUnwrap(reports.all.first)
         XCTAssertEqual(report.level, .background)
         XCTAssertTrue(report.actions.dropKvCache && !report.actions.unmapWeights)
@@ -66,10 +68,15 @@ final class MemoryPressureTests: XCTestCase {
         XCTAssertGreaterThan(report.before.kvCacheBytes, 0)
         XCTAssertEqual(report.after.kvCacheBytes, 0)
         XCTAssertFalse(try session.hasKvCache)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: snapshots.path).count, 1)
+        // Snapshots v2 also keep a model-hashes cache next to the session files.
+        let files = try FileManager.default.contentsOfDirectory(atPath: snapshots.path)
+        let written = files.filter { $0.hasSuffix(".motesnap") }
+        XCTAssertEqual(written.count, 1, "\(files)")
+        XCTAssertEqual(session.snapshotPath, written.first.map { snapshots.appendingPathComponent($0).path })
 
         center.post(name: MoteLifecycle.Signals.platform.willEnterForeground, object: nil)
         XCTAssertTrue(lifecycle.isInForeground)
+        await lifecycle.waitForPendingWork()
         XCTAssertEqual(reports.all.count, 1, "returning frees nothing")
 
         // Greedy: the restored session answers exactly like one that never lost
@@ -83,6 +90,24 @@ final class MemoryPressureTests: XCTestCase {
         XCTAssertEqual(try session.history, try control.history)
     }
 
+    func testHandlersDoNotWorkOnThePostingThread() async throws {
+        let engine = try await MoteEngine.load(path: TestModel.path, options: LoadOptions(contextLength: 256))
+        let center = NotificationCenter()
+        let releasedOn = Collected<pthread_t>()
+        let lifecycle = try MoteLifecycle(engine: engine, snapshotDirectory: snapshots, center: center) { _ in
+            releasedOn.append(pthread_self())
+        }
+        // Stands in for UIKit's main thread: whatever posts must not carry the release.
+        let poster = DispatchQueue(label: "poster").sync { () -> pthread_t in
+            center.post(name: MoteLifecycle.Signals.platform.memoryWarning, object: nil)
+            return pthread_self()
+        }
+        await lifecycle.waitForPendingWork()
+        let worker = try XCTUnwrap(releasedOn.all.first)
+        XCTAssertEqual(pthread_equal(worker, poster), 0, "the release ran on the posting thread")
+        XCTAssertFalse(try engine.isLoaded)
+    }
+
     func testUninstallStopsObserving() async throws {
         let engine = try await MoteEngine.load(path: TestModel.path, options: LoadOptions(contextLength: 256))
         let center = NotificationCenter()
@@ -90,6 +115,7 @@ final class MemoryPressureTests: XCTestCase {
         let lifecycle = try install(engine, center: center, reports: reports)
         lifecycle.uninstall()
         center.post(name: MoteLifecycle.Signals.platform.memoryWarning, object: nil)
+        await lifecycle.waitForPendingWork()
         XCTAssertTrue(reports.all.isEmpty)
         XCTAssertTrue(try engine.isLoaded)
     }
@@ -98,7 +124,7 @@ final class MemoryPressureTests: XCTestCase {
         do {
             _ = try await MoteEngine.load(path: TestModel.path, options: LoadOptions(availableMemoryBytes: 16 << 20))
             XCTFail("loaded with 16 MiB available")
-        } catch MoteError.InsufficientMemory(let needed, let available) {
+        } catch MoteError.insufficientMemory(let needed, let available) {
             XCTAssertEqual(available, 16 << 20)
             XCTAssertGreaterThan(needed, 64 << 20)
         }

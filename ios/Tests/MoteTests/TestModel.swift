@@ -12,7 +12,7 @@ enum TestModel {
     }
 
     /// Greedy and short: deterministic and fast enough for a 2-core CI box.
-    static func greedy(_ maxTokens: UInt32 = 16) -> GenerationConfig {
+    static func greedy(_ maxTokens: Int = 16) -> GenerationConfig {
         .greedy(maxTokens: maxTokens)
     }
 

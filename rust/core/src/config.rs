@@ -26,6 +26,11 @@ pub struct LoadOptions {
     /// parse fails the load with `Error::Template`.
     #[serde(default)]
     pub chat_template: Option<String>,
+    /// How the KV cache stores keys and values: f16 (the default, as
+    /// llama.cpp), f32, or q8_0 (about half of f16 again; needs a head size
+    /// divisible by 32).
+    #[serde(default)]
+    pub kv_type: crate::model::KvType,
 }
 
 /// Phones rarely have the memory for a model's full trained context; an app

@@ -3,8 +3,9 @@
 //! pressure and reloaded transparently on the next call.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use crate::config::{LoadOptions, DEFAULT_MAX_CONTEXT};
 use crate::error::{Error, Result};
@@ -21,28 +22,42 @@ use crate::tokenizer::Tokenizer;
 use mote_kernels::ThreadPool;
 use crate::GenerationConfig;
 
-/// Everything that a load builds from the file; dropping it unmaps the weights.
+/// Everything that a load builds from the file; dropping it unmaps the
+/// weights. The tokenizer and template are small and outlive releases, so
+/// counting tokens never reloads the weights.
 pub struct Loaded {
     pub model: Box<dyn Architecture>,
-    pub tokenizer: Tokenizer,
-    pub template: ChatTemplate,
+    pub tokenizer: Arc<Tokenizer>,
+    pub template: Arc<ChatTemplate>,
     pub gguf: GgufFile,
 }
 
 struct Shared {
     path: PathBuf,
     context_length: usize,
+    kv_type: model::KvType,
     info: ModelInfo,
-    fingerprint: String,
+    /// BLAKE3 of the tensor data, computed on first need (see `memory::model_hash`).
+    model_hash: OnceLock<String>,
     unfinished_load: Option<UnfinishedLoad>,
+    tokenizer: Arc<Tokenizer>,
+    template: Arc<ChatTemplate>,
+    /// Held only to read or swap the slot, never across a load, so a release
+    /// never waits for a reload.
     loaded: Mutex<Option<Arc<Loaded>>>,
+    /// Serialises (re)loads.
+    loading: Mutex<()>,
+    state_dir: Option<PathBuf>,
     load_ms: Mutex<f64>,
     policy: Mutex<MemoryPolicy>,
     /// Persistent inference threads, kept across releases so a reload doesn't respawn them.
     pool: Arc<ThreadPool>,
+    /// Threads the app asked for; a thermal cap may run fewer.
+    threads: AtomicUsize,
+    thermal_cap: AtomicUsize,
+    /// Milliseconds to sleep between generated tokens (thermal pacing).
+    pace_ms: AtomicU32,
     sessions: Mutex<Vec<Weak<SessionInner>>>,
-    /// `LoadOptions::chat_template`, kept for reloads.
-    chat_template: Option<String>,
 }
 
 #[derive(Clone)]
@@ -57,20 +72,26 @@ impl Engine {
     pub fn load(path: &Path, options: LoadOptions) -> Result<Engine> {
         let started = Instant::now();
         let gguf = GgufFile::open(path)?;
-        let cfg = ModelConfig::from_gguf(&gguf)?;
+        let mut cfg = ModelConfig::from_gguf(&gguf)?;
+        options.kv_type.check(cfg.head_dim)?;
+        cfg.kv_type = options.kv_type;
         let mut context_length = choose_context(&cfg, options.context_length)?;
 
         let mut unfinished_load = None;
         let guard = match &options.state_dir {
             Some(dir) => {
-                let (g, previous) = LoadGuard::arm(dir, path, context_length)?;
-                if let Some(p) = &previous {
-                    log::warn!("the previous load of {} (context {}) never finished", p.model, p.context_length);
-                    if options.reduce_context_after_crash && p.context_length > 0 {
-                        context_length = context_length.min((p.context_length / 2).max(256));
-                    }
+                let (g, decision) = LoadGuard::arm(dir, path, context_length, options.reduce_context_after_crash)?;
+                if let Some(p) = &decision.previous {
+                    log::warn!(
+                        "the previous load of {} (context {}) never finished ({} in a row); loading with context {}",
+                        p.model,
+                        p.context_length,
+                        decision.consecutive_crashes,
+                        decision.context_length
+                    );
                 }
-                unfinished_load = previous;
+                context_length = decision.context_length;
+                unfinished_load = decision.previous;
                 Some(g)
             }
             None => None,
@@ -101,27 +122,33 @@ impl Engine {
             }
         }
         let info = ModelInfo::new(&gguf, cfg, context_length);
-        let fingerprint = format!(
-            "{}:{}:{}:{}:{}:{}",
-            cfg.architecture, info.name, cfg.n_layer, cfg.n_kv_head, cfg.head_dim, info.file_size
-        );
         let pool = Arc::new(ThreadPool::new(options.threads));
-        let loaded = build(gguf, context_length, &pool, options.chat_template.as_deref())?;
+        let tokenizer = Arc::new(Tokenizer::from_gguf(&gguf)?);
+        let template = Arc::new(ChatTemplate::from_gguf_or_override(&gguf, &tokenizer, options.chat_template.as_deref())?);
+        let model = model::load_kv(&gguf, context_length, pool.clone(), cfg.kv_type)?;
+        let loaded = Loaded { model, tokenizer: tokenizer.clone(), template: template.clone(), gguf };
         let load_ms = started.elapsed().as_secs_f64() * 1e3;
         log::info!("loaded {} ({}) in {load_ms:.0} ms, context {context_length}", path.display(), info.architecture);
         Ok(Engine {
             shared: Arc::new(Shared {
                 path: path.to_path_buf(),
                 context_length,
+                kv_type: cfg.kv_type,
                 info,
-                fingerprint,
+                model_hash: OnceLock::new(),
                 unfinished_load,
+                tokenizer,
+                template,
                 loaded: Mutex::new(Some(Arc::new(loaded))),
+                loading: Mutex::new(()),
+                state_dir: options.state_dir.clone(),
                 load_ms: Mutex::new(load_ms),
                 policy: Mutex::new(MemoryPolicy::default()),
+                threads: AtomicUsize::new(pool.threads()),
+                thermal_cap: AtomicUsize::new(usize::MAX),
+                pace_ms: AtomicU32::new(0),
                 pool,
                 sessions: Mutex::new(Vec::new()),
-                chat_template: options.chat_template.clone(),
             }),
         })
     }
@@ -131,13 +158,66 @@ impl Engine {
         self.shared.pool.threads()
     }
 
-    /// Changes the number of inference threads (e.g. the thermal policy lowering them).
+    /// This machine's CPU clusters; `LoadOptions::threads == 0` uses its
+    /// `default_threads()`. Needs no loaded model.
+    pub fn cpu_topology() -> mote_kernels::CpuTopology {
+        mote_kernels::CpuTopology::detect()
+    }
+
+    /// Changes the number of inference threads the app wants; a thermal cap
+    /// ([`Engine::set_throttle`]) may run fewer until it is lifted.
     pub fn set_threads(&self, n: usize) {
-        self.shared.pool.set_threads(n);
+        self.shared.threads.store(n.max(1), Ordering::Relaxed);
+        self.apply_threads();
+    }
+
+    /// Threads the app asked for (what a thermal cap is measured against).
+    pub fn configured_threads(&self) -> usize {
+        self.shared.threads.load(Ordering::Relaxed)
+    }
+
+    /// Applies a thermal decision: at most `max_threads` inference threads
+    /// (the surplus workers sleep), and `pace_ms` of sleep between generated
+    /// tokens. `set_throttle(None, 0)` lifts both. Takes effect from the next
+    /// matmul and the next token, also mid-reply.
+    pub fn set_throttle(&self, max_threads: Option<usize>, pace_ms: u32) {
+        self.shared.thermal_cap.store(max_threads.map_or(usize::MAX, |n| n.max(1)), Ordering::Relaxed);
+        self.shared.pace_ms.store(pace_ms, Ordering::Relaxed);
+        self.apply_threads();
+    }
+
+    fn apply_threads(&self) {
+        let s = &self.shared;
+        s.pool.set_threads(s.threads.load(Ordering::Relaxed).min(s.thermal_cap.load(Ordering::Relaxed)));
+    }
+
+    /// The pacing between tokens a thermal decision asked for.
+    pub fn pace(&self) -> Duration {
+        Duration::from_millis(self.shared.pace_ms.load(Ordering::Relaxed) as u64)
+    }
+
+    /// The tokenizer and chat template; kept across releases.
+    pub fn text(&self) -> (Arc<Tokenizer>, Arc<ChatTemplate>) {
+        (self.shared.tokenizer.clone(), self.shared.template.clone())
+    }
+
+    /// Tokens `text` takes as message content (special-token texts count as plain text).
+    pub fn count_tokens(&self, text: &str) -> Result<usize> {
+        Ok(self.shared.tokenizer.encode(text, false, false)?.len())
+    }
+
+    /// Tokens `messages` take as a prompt, rendered with the chat template
+    /// and the assistant's turn opened, as `send` would feed them.
+    pub fn count_message_tokens(&self, messages: &[ChatMessage]) -> Result<usize> {
+        Ok(self.shared.template.encode(&self.shared.tokenizer, messages, true)?.len())
     }
 
     pub fn info(&self) -> &ModelInfo {
         &self.shared.info
+    }
+
+    pub fn kv_type(&self) -> model::KvType {
+        self.shared.kv_type
     }
 
     pub fn context_length(&self) -> usize {
@@ -158,8 +238,21 @@ impl Engine {
         *lock(&self.shared.load_ms)
     }
 
-    pub(crate) fn fingerprint(&self) -> String {
-        self.shared.fingerprint.clone()
+    /// BLAKE3 of the model's tensor data: what identifies it in a snapshot.
+    /// Computed once per file (cached beside the snapshots), on first need.
+    pub fn model_hash(&self) -> String {
+        self.shared
+            .model_hash
+            .get_or_init(|| {
+                let dir = self.memory_policy().snapshot_dir.or_else(|| self.shared.state_dir.clone());
+                let hash = |g: &GgufFile| crate::memory::model_hash::model_hash(g, &self.shared.path, dir.as_deref());
+                match lock(&self.shared.loaded).clone() {
+                    Some(l) => hash(&l.gguf),
+                    // Released: map the file just to hash it (the weights are not rebuilt).
+                    None => GgufFile::open(&self.shared.path).map(|g| hash(&g)).unwrap_or_default(),
+                }
+            })
+            .clone()
     }
 
     pub fn new_session(&self) -> Session {
@@ -185,17 +278,34 @@ impl Engine {
         *lock(&self.shared.policy) = policy;
     }
 
-    /// The loaded model, reloading it first if it was released.
+    /// The loaded model, reloading it first if it was released. The reload
+    /// is guarded against crash loops like the first load.
     pub fn loaded(&self) -> Result<Arc<Loaded>> {
-        let mut slot = lock(&self.shared.loaded);
-        if let Some(l) = slot.as_ref() {
-            return Ok(l.clone());
+        let s = &self.shared;
+        if let Some(l) = lock(&s.loaded).clone() {
+            return Ok(l);
+        }
+        let _loading = lock(&s.loading);
+        if let Some(l) = lock(&s.loaded).clone() {
+            return Ok(l);
         }
         let started = Instant::now();
-        let (gguf, template) = (GgufFile::open(&self.shared.path)?, self.shared.chat_template.as_deref());
-        let l = Arc::new(build(gguf, self.shared.context_length, &self.shared.pool, template)?);
-        *lock(&self.shared.load_ms) = started.elapsed().as_secs_f64() * 1e3;
-        *slot = Some(l.clone());
+        let guard = match &s.state_dir {
+            // The context is fixed for this engine's caches; a crash here makes
+            // the next launch's load step down.
+            Some(dir) => Some(LoadGuard::arm(dir, &s.path, s.context_length, false)?.0),
+            None => None,
+        };
+        let built = GgufFile::open(&s.path).and_then(|gguf| {
+            let model = model::load_kv(&gguf, s.context_length, s.pool.clone(), s.kv_type)?;
+            Ok(Loaded { model, tokenizer: s.tokenizer.clone(), template: s.template.clone(), gguf })
+        });
+        if let Some(g) = guard {
+            g.disarm();
+        }
+        let l = Arc::new(built?);
+        *lock(&s.load_ms) = started.elapsed().as_secs_f64() * 1e3;
+        *lock(&s.loaded) = Some(l.clone());
         Ok(l)
     }
 
@@ -312,18 +422,11 @@ impl Engine {
         let l = self.loaded()?;
         let mut cache = l.model.new_cache(self.shared.context_length);
         let mut context = Vec::new();
-        let req = Request { config, cancel, extra_stops: &[], cached_prompt_tokens: 0 };
+        let req = Request { config, cancel, extra_stops: &[], cached_prompt_tokens: 0, pace: self.pace() };
         let mut g = generate::generate(l.model.as_ref(), &l.tokenizer, &mut cache, &mut context, tokens, &req, on_piece)?;
         g.stats.load_ms = self.load_ms();
         Ok(g)
     }
-}
-
-fn build(gguf: GgufFile, context_length: usize, pool: &Arc<ThreadPool>, chat_template: Option<&str>) -> Result<Loaded> {
-    let tokenizer = Tokenizer::from_gguf(&gguf)?;
-    let template = ChatTemplate::from_gguf_or_override(&gguf, &tokenizer, chat_template)?;
-    let model = model::load(&gguf, context_length, pool.clone())?;
-    Ok(Loaded { model, tokenizer, template, gguf })
 }
 
 /// What a load will need: the weights (mapped, plus any copies the matmul
@@ -331,7 +434,7 @@ fn build(gguf: GgufFile, context_length: usize, pool: &Arc<ThreadPool>, chat_tem
 pub fn estimate_bytes(gguf: &GgufFile, cfg: &ModelConfig, context_length: usize) -> u64 {
     let weights: u64 = gguf.tensors.iter().map(|t| t.size as u64).sum();
     let copies: u64 = gguf.tensors.iter().filter(|t| !model::linear::zero_copy(t.dtype)).map(|t| t.size as u64).sum();
-    let kv = (2 * cfg.n_layer * cfg.n_kv_head * cfg.head_dim * 4 * context_length) as u64;
+    let kv = model::KvCache::bytes_for(cfg.kv_type, cfg.n_layer, cfg.n_kv_head, cfg.head_dim, context_length);
     weights + copies + kv + OVERHEAD_BYTES
 }
 
@@ -344,6 +447,18 @@ fn choose_context(cfg: &ModelConfig, requested: usize) -> Result<usize> {
         ))),
         n if n < 16 => Err(Error::InvalidArgument(format!("context length {n} is too small"))),
         n => Ok(n),
+    }
+}
+
+impl Drop for Shared {
+    /// The engine closed without the process dying: a clean session, which
+    /// lets the crash-loop guard step a reduced context back up next launch.
+    fn drop(&mut self) {
+        if let Some(dir) = &self.state_dir {
+            if let Err(e) = crate::memory::guard::record_clean_session(dir, &self.path) {
+                log::warn!("{e}");
+            }
+        }
     }
 }
 

@@ -38,6 +38,11 @@ pub enum Error {
     /// Writing state (a snapshot, a marker) failed; the in-memory session is untouched.
     #[error("storage error: {0}")]
     Storage(String),
+    /// A session snapshot that is damaged, truncated, of another format
+    /// version or not a snapshot at all. The conversation in memory is
+    /// untouched; a parked session re-prefills instead.
+    #[error("invalid snapshot: {0}")]
+    InvalidSnapshot(String),
     #[error("inference backend error: {0}")]
     Backend(String),
 }

@@ -45,8 +45,7 @@ pub fn perplexity(engine: &Engine, text: &str, ctx: usize) -> Result<Perplexity>
         l.model.forward(&window[..half], &mut cache, false)?;
         let logits = l.model.forward(&window[half..], &mut cache, true)?;
         for (p, &next) in window.iter().enumerate().skip(half + 1) {
-            let row: Vec<f32> = logits.get(p - 1 - half)?.to_vec1()?;
-            nll -= log_softmax_at(&row, next as usize);
+            nll -= log_softmax_at(logits.row(p - 1 - half), next as usize);
             count += 1;
         }
     }

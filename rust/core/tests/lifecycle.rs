@@ -165,21 +165,72 @@ fn a_model_that_does_not_fit_is_refused_before_loading() {
 }
 
 #[test]
-fn an_unfinished_load_is_reported_and_the_context_reduced() {
+fn every_repeated_crash_steps_the_context_down_and_only_a_clean_session_steps_it_up() {
     let dir = tempfile::tempdir().unwrap();
     let model = common::model_path("smollm2");
-    // A load that the OS killed: the marker is written, never removed.
-    let (guard, _) = LoadGuard::arm(dir.path(), &model, 4096).unwrap();
-    std::mem::forget(guard);
-    let opts = LoadOptions { state_dir: Some(dir.path().to_path_buf()), reduce_context_after_crash: true, ..Default::default() };
+    let opts = LoadOptions {
+        context_length: 4096,
+        state_dir: Some(dir.path().to_path_buf()),
+        reduce_context_after_crash: true,
+        ..Default::default()
+    };
+    // A load the OS killed: the marker is written, never removed.
+    let crash = || std::mem::forget(LoadGuard::arm(dir.path(), &model, 4096, true).unwrap().0);
+    crash();
     let e = Engine::load(&model, opts.clone()).unwrap();
-    let prev = e.unfinished_load().expect("the crash is reported");
-    assert_eq!(prev.context_length, 4096);
+    assert_eq!(e.unfinished_load().expect("the crash is reported").context_length, 4096);
     assert_eq!(e.context_length(), 2048);
-    // That load finished, so the next one is clean.
-    let e = Engine::load(&model, opts).unwrap();
+    // The app is killed later (no clean close): the next launch stays down.
+    std::mem::forget(e);
+    let e = Engine::load(&model, opts.clone()).unwrap();
     assert!(e.unfinished_load().is_none());
-    assert_eq!(e.context_length(), 4096);
+    assert_eq!(e.context_length(), 2048, "one good load must not step back up into the crash");
+    std::mem::forget(e);
+    // It crashes again at the reduced context: down another step, every time.
+    crash();
+    let e = Engine::load(&model, opts.clone()).unwrap();
+    assert_eq!(e.unfinished_load().unwrap().context_length, 2048);
+    assert_eq!(e.context_length(), 1024);
+    // A clean close steps back up one level per clean session.
+    drop(e);
+    let e = Engine::load(&model, opts.clone()).unwrap();
+    assert_eq!(e.context_length(), 2048);
+    drop(e);
+    assert_eq!(Engine::load(&model, opts).unwrap().context_length(), 4096);
+}
+
+#[test]
+fn a_reload_after_a_release_is_guarded_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = common::model_path("smollm2");
+    let opts = LoadOptions {
+        context_length: 2048,
+        state_dir: Some(dir.path().to_path_buf()),
+        reduce_context_after_crash: true,
+        ..Default::default()
+    };
+    let e = Engine::load(&model, opts.clone()).unwrap();
+    e.release(Actions { unmap_weights: true, ..Default::default() });
+    // Kill the process in the middle of the reload: the marker must be on disk.
+    let d = dir.path().to_path_buf();
+    let marker_exists = move || std::fs::read_dir(&d).unwrap().flatten().any(|f| f.path().extension().is_some_and(|x| x == "marker"));
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (seen, marker_exists) = (seen.clone(), marker_exists.clone());
+        std::thread::spawn(move || {
+            for _ in 0..20_000 {
+                if marker_exists() {
+                    seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        })
+    };
+    e.loaded().unwrap();
+    watcher.join().unwrap();
+    assert!(seen.load(std::sync::atomic::Ordering::SeqCst), "the reload armed the crash-loop marker");
+    assert!(!marker_exists(), "and disarmed it when it finished");
 }
 
 #[test]

@@ -151,13 +151,13 @@ pub struct EnergyReport {
     pub avg_watts: f64,
     pub uncertainty_pct: f64,
     /// Readings inside prefill + decode.
-    pub samples: u64,
+    pub samples: i64,
     pub valid: bool,
     pub low_confidence: bool,
     pub flags: Vec<String>,
     pub baseline_watts: f64,
     pub duration_s: f64,
-    pub tokens: u64,
+    pub tokens: i64,
 }
 
 impl From<tel::EnergyReport> for EnergyReport {
@@ -174,13 +174,13 @@ impl From<tel::EnergyReport> for EnergyReport {
             battery_pct_per_hour: r.battery_pct_per_hour,
             avg_watts: r.avg_watts,
             uncertainty_pct: r.uncertainty_pct,
-            samples: r.samples as u64,
+            samples: crate::records::to_i64(r.samples as u64),
             valid: r.valid,
             low_confidence: r.low_confidence,
             flags: r.flags,
             baseline_watts: r.baseline_watts,
             duration_s: r.duration_s,
-            tokens: r.tokens,
+            tokens: crate::records::to_i64(r.tokens),
         }
     }
 }

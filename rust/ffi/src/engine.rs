@@ -2,16 +2,19 @@
 //! released only when the engine and all its sessions are gone.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{guard, MoteError};
 use crate::memory::{Actions, MemoryPolicy, MemoryReport, PressureLevel, ReleaseReport, UnfinishedLoad};
-use crate::records::{LoadOptions, ModelInfo};
+use crate::energy::ThermalState;
+use crate::records::{ChatMessage, LoadOptions, ModelInfo};
 use crate::session::ChatSession;
+use crate::thermal::{ThermalDecision, ThermalPolicy};
 
 #[derive(uniffi::Object)]
 pub struct Engine {
     inner: mote_core::Engine,
+    thermal: Mutex<mote_telemetry::ThermalPolicy>,
 }
 
 #[uniffi::export]
@@ -23,9 +26,9 @@ impl Engine {
     pub fn load(path: String, options: LoadOptions) -> Result<Arc<Self>, MoteError> {
         crate::logging::init();
         guard(|| {
-            let inner = mote_core::Engine::load(Path::new(&path), options.into())?;
+            let inner = mote_core::Engine::load(Path::new(&path), options.try_into()?)?;
             log::info!("loaded model {path}");
-            Ok(Arc::new(Engine { inner }))
+            Ok(Arc::new(Engine { inner, thermal: Mutex::default() }))
         })
     }
 
@@ -91,18 +94,59 @@ impl Engine {
         guard(|| Ok(self.inner.is_loaded()))
     }
 
-    pub fn threads(&self) -> Result<u32, MoteError> {
-        guard(|| Ok(self.inner.threads() as u32))
+    /// Inference threads running now (a thermal decision may run fewer than configured).
+    pub fn threads(&self) -> Result<i32, MoteError> {
+        guard(|| Ok(crate::records::to_i32(self.inner.threads())))
     }
 
-    /// Changes the inference threads, e.g. when the device runs hot.
-    pub fn set_threads(&self, threads: u32) -> Result<(), MoteError> {
+    /// Changes the inference threads the app wants. A thermal decision in
+    /// force still caps them until the device cools.
+    pub fn set_threads(&self, threads: i32) -> Result<(), MoteError> {
         guard(|| {
-            if threads == 0 {
+            if threads < 1 {
                 return Err(MoteError::InvalidArgument { reason: "threads must be at least 1".into() });
             }
             self.inner.set_threads(threads as usize);
             Ok(())
+        })
+    }
+
+    pub fn thermal_policy(&self) -> ThermalPolicy {
+        crate::error::guard_or(crate::thermal::default_thermal_policy(), || {
+            (*self.thermal.lock().unwrap_or_else(|p| p.into_inner())).into()
+        })
+    }
+
+    /// Replaces the thermal policy; applied from the next `on_thermal_state`.
+    pub fn set_thermal_policy(&self, policy: ThermalPolicy) {
+        crate::error::guard_or((), || *self.thermal.lock().unwrap_or_else(|p| p.into_inner()) = policy.into())
+    }
+
+    /// Applies the thermal policy for `state` (call it whenever the platform
+    /// reports a change; the wrappers' lifecycle helpers do). Serious or
+    /// critical lowers the threads or paces tokens, also mid-reply; a cooler
+    /// state lifts the throttle. Returns what is now in force.
+    pub fn on_thermal_state(&self, state: ThermalState) -> Result<ThermalDecision, MoteError> {
+        guard(|| {
+            let policy = *self.thermal.lock().unwrap_or_else(|p| p.into_inner());
+            let d = policy.decide(state.into(), self.inner.configured_threads());
+            let cap = matches!(d.applied, mote_telemetry::Action::LowerThreads(_)).then_some(d.threads);
+            self.inner.set_throttle(cap, d.pace_ms);
+            Ok(d.into())
+        })
+    }
+
+    /// Tokens `text` takes as message content.
+    pub fn count_tokens(&self, text: String) -> Result<i64, MoteError> {
+        guard(|| Ok(crate::records::to_i64(self.inner.count_tokens(&text)?)))
+    }
+
+    /// Tokens `messages` take as a prompt in the model's chat template
+    /// (with the assistant's turn opened, as `send` feeds them).
+    pub fn count_message_tokens(&self, messages: Vec<ChatMessage>) -> Result<i64, MoteError> {
+        guard(|| {
+            let m: Vec<mote_core::ChatMessage> = messages.into_iter().map(Into::into).collect();
+            Ok(crate::records::to_i64(self.inner.count_message_tokens(&m)?))
         })
     }
 }

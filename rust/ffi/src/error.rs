@@ -15,11 +15,12 @@ pub enum MoteError {
     /// A valid model this build cannot run (architecture, quantization).
     UnsupportedModel { reason: String },
     /// Not enough memory to load the model.
-    InsufficientMemory { needed: u64, available: u64 },
-    /// The prompt alone does not fit in the context window.
-    PromptTooLong { tokens: u64, context: u64 },
-    /// The conversation filled the context: reset the session.
-    ContextFull { context: u64 },
+    InsufficientMemory { needed: i64, available: i64 },
+    /// The new message alone does not fit in the context window.
+    PromptTooLong { tokens: i64, context: i64 },
+    /// Under `ContextPolicy.Fail`, the conversation plus the new message does
+    /// not fit: remove or truncate history, reset, or switch policy.
+    ContextFull { context: i64 },
     /// The generation was cancelled; the partial reply stays in the history.
     Cancelled,
     /// The session is already generating a reply.
@@ -28,6 +29,9 @@ pub enum MoteError {
     InvalidArgument { reason: String },
     /// Persisting state failed; the in-memory session is unchanged.
     Storage { reason: String },
+    /// A snapshot file is damaged, truncated, of another format or not a
+    /// snapshot; nothing was restored from it.
+    InvalidSnapshot { reason: String },
     /// A bug or an unexpected failure inside the engine (including a caught panic).
     Internal { reason: String },
 }
@@ -49,6 +53,7 @@ impl fmt::Display for MoteError {
             Self::Busy => f.write_str("this session is already generating"),
             Self::InvalidArgument { reason } => write!(f, "invalid argument: {reason}"),
             Self::Storage { reason } => write!(f, "storage error: {reason}"),
+            Self::InvalidSnapshot { reason } => write!(f, "invalid snapshot: {reason}"),
             Self::Internal { reason } => write!(f, "internal error: {reason}"),
         }
     }
@@ -67,16 +72,17 @@ impl From<mote_core::Error> for MoteError {
             },
             E::InvalidModel(r) => Self::InvalidModel { reason: r },
             E::UnsupportedModel(r) => Self::UnsupportedModel { reason: r },
-            E::InsufficientMemory { needed, available } => Self::InsufficientMemory { needed, available },
+            E::InsufficientMemory { needed, available } => Self::InsufficientMemory { needed: crate::records::to_i64(needed), available: crate::records::to_i64(available) },
             E::PromptTooLong { tokens, context } => Self::PromptTooLong {
-                tokens: tokens as u64,
-                context: context as u64,
+                tokens: crate::records::to_i64(tokens),
+                context: crate::records::to_i64(context),
             },
-            E::ContextFull { context } => Self::ContextFull { context: context as u64 },
+            E::ContextFull { context } => Self::ContextFull { context: crate::records::to_i64(context) },
             E::Cancelled => Self::Cancelled,
             E::Busy => Self::Busy,
             E::InvalidArgument(r) => Self::InvalidArgument { reason: r },
             E::Storage(r) => Self::Storage { reason: r },
+            E::InvalidSnapshot(r) => Self::InvalidSnapshot { reason: r },
             // Template, tokenizer and backend failures are not actionable by an
             // app; the core's message (kept whole) is what a bug report needs.
             _ => Self::Internal { reason },

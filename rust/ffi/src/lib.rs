@@ -6,7 +6,9 @@
 //! - `Engine.load` blocks; wrappers call it off the main thread.
 //! - `ChatSession.send` never blocks and never throws: it starts a worker
 //!   thread and reports through `TokenListener`, calling exactly one of
-//!   `on_complete` / `on_error`, including for `Busy`.
+//!   `on_complete` / `on_error`, including for `Busy`. Whether a session is
+//!   busy is decided only by the core session's state machine; a reply that
+//!   was cancelled, or a release in progress, is waited for, never `Busy`.
 //! - After `TaskHandle.cancel()` returns, `on_token` is never called again.
 //! - No Rust panic crosses the boundary: exported calls and the worker run
 //!   under `catch_unwind` and surface `MoteError::Internal`.
@@ -23,6 +25,7 @@ mod memory;
 mod records;
 mod session;
 mod task;
+mod thermal;
 
 pub use energy::{
     default_cpu_power_model, energy_clock_ms, thermal_state_from_android_status, thermal_state_from_ios,
@@ -35,7 +38,9 @@ pub use memory::{
     PressureLevel, ReleaseReport, UnfinishedLoad,
 };
 pub use records::{
-    ChatMessage, FinishReason, GenerationConfig, LoadOptions, ModelInfo, Reply, Role, Stats,
+    ChatMessage, ContextPolicy, ContextStatus, FinishReason, GenerationConfig, LoadOptions, ModelInfo, Reply, Role,
+    Stats,
 };
 pub use session::ChatSession;
 pub use task::{TaskHandle, TokenListener};
+pub use thermal::{default_thermal_policy, ThermalAction, ThermalDecision, ThermalPolicy};

@@ -149,25 +149,25 @@ impl From<core::MemoryPolicy> for MemoryPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct MemoryReport {
     /// Weight tensors the engine holds (0 once unmapped).
-    pub weights_bytes: u64,
-    pub weights_resident_bytes: u64,
+    pub weights_bytes: i64,
+    pub weights_resident_bytes: i64,
     /// KV cache allocated across live sessions.
-    pub kv_cache_bytes: u64,
-    pub kv_cache_used_bytes: u64,
-    pub scratch_bytes: u64,
+    pub kv_cache_bytes: i64,
+    pub kv_cache_used_bytes: i64,
+    pub scratch_bytes: i64,
     /// What the OS counts against the app (RSS, or `phys_footprint` on Apple).
-    pub process_footprint_bytes: u64,
+    pub process_footprint_bytes: i64,
 }
 
 impl From<core::accounting::MemoryReport> for MemoryReport {
     fn from(r: core::accounting::MemoryReport) -> Self {
         MemoryReport {
-            weights_bytes: r.weights_bytes,
-            weights_resident_bytes: r.weights_resident_bytes,
-            kv_cache_bytes: r.kv_cache_bytes,
-            kv_cache_used_bytes: r.kv_cache_used_bytes,
-            scratch_bytes: r.scratch_bytes,
-            process_footprint_bytes: r.process_footprint_bytes,
+            weights_bytes: crate::records::to_i64(r.weights_bytes),
+            weights_resident_bytes: crate::records::to_i64(r.weights_resident_bytes),
+            kv_cache_bytes: crate::records::to_i64(r.kv_cache_bytes),
+            kv_cache_used_bytes: crate::records::to_i64(r.kv_cache_used_bytes),
+            scratch_bytes: crate::records::to_i64(r.scratch_bytes),
+            process_footprint_bytes: crate::records::to_i64(r.process_footprint_bytes),
         }
     }
 }
@@ -178,10 +178,10 @@ pub struct ReleaseReport {
     /// The platform signal, or `None` for a direct `Engine.release`.
     pub level: Option<PressureLevel>,
     pub actions: Actions,
-    pub sessions_released: u32,
+    pub sessions_released: i32,
     /// Sessions busy generating: released when their reply ends.
-    pub sessions_deferred: u32,
-    pub snapshots_written: u32,
+    pub sessions_deferred: i32,
+    pub snapshots_written: i32,
     /// Failed snapshots (e.g. a full disk); those sessions kept their cache.
     pub snapshot_errors: Vec<String>,
     pub before: MemoryReport,
@@ -193,9 +193,9 @@ impl From<core::ReleaseReport> for ReleaseReport {
         ReleaseReport {
             level: r.level.map(Into::into),
             actions: r.actions.into(),
-            sessions_released: r.sessions_released,
-            sessions_deferred: r.sessions_deferred,
-            snapshots_written: r.snapshots_written,
+            sessions_released: crate::records::to_i32(r.sessions_released),
+            sessions_deferred: crate::records::to_i32(r.sessions_deferred),
+            snapshots_written: crate::records::to_i32(r.snapshots_written),
             snapshot_errors: r.snapshot_errors,
             before: r.before.into(),
             after: r.after.into(),
@@ -208,16 +208,16 @@ impl From<core::ReleaseReport> for ReleaseReport {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct UnfinishedLoad {
     pub model: String,
-    pub context_length: u32,
-    pub started_unix_ms: u64,
+    pub context_length: i32,
+    pub started_unix_ms: i64,
 }
 
 impl From<&core::guard::UnfinishedLoad> for UnfinishedLoad {
     fn from(u: &core::guard::UnfinishedLoad) -> Self {
         UnfinishedLoad {
             model: u.model.clone(),
-            context_length: u.context_length as u32,
-            started_unix_ms: u.started_unix_ms,
+            context_length: crate::records::to_i32(u.context_length),
+            started_unix_ms: crate::records::to_i64(u.started_unix_ms),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Plain data crossing the boundary, and its one-to-one mapping to `mote_core`.
-//! Counts are `u32`/`u64` here because foreign languages have no `usize`.
+//! Counts are `i32`/`i64` here: foreign languages have no `usize`, and
+//! Kotlin's unsigned types are not what its developers expect (ADR 0007).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,16 +11,16 @@ use mote_core as core;
 pub struct LoadOptions {
     /// Worker threads for inference; 0 picks a value for the device.
     #[uniffi(default = 0)]
-    pub threads: u32,
+    pub threads: i32,
     /// Context window in tokens; 0 uses the model's default (capped for mobile).
     #[uniffi(default = 0)]
-    pub context_length: u32,
+    pub context_length: i32,
     /// Memory the app may still use. Android passes
     /// `ActivityManager.MemoryInfo.availMem`; `None` asks the OS where it can
     /// (iOS `os_proc_available_memory`, Linux `MemAvailable`). A model that
     /// will not fit fails with `InsufficientMemory` instead of being killed.
     #[uniffi(default = None)]
-    pub available_memory_bytes: Option<u64>,
+    pub available_memory_bytes: Option<i64>,
     #[uniffi(default = false)]
     pub skip_memory_check: bool,
     /// A directory for the crash-loop marker: a load the OS killed is reported
@@ -29,6 +30,28 @@ pub struct LoadOptions {
     /// After such a crash, load with half the context that crashed.
     #[uniffi(default = false)]
     pub reduce_context_after_crash: bool,
+    /// How the KV cache stores keys and values; `None` takes the default, f16.
+    #[uniffi(default = None)]
+    pub kv_cache_type: Option<KvCacheType>,
+}
+
+/// KV cache element type. f16 halves the cache against f32 at a perplexity
+/// change far below 0.1 %; q8_0 halves it again (head size divisible by 32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum KvCacheType {
+    F16,
+    F32,
+    Q8_0,
+}
+
+impl From<KvCacheType> for core::KvType {
+    fn from(t: KvCacheType) -> Self {
+        match t {
+            KvCacheType::F16 => core::KvType::F16,
+            KvCacheType::F32 => core::KvType::F32,
+            KvCacheType::Q8_0 => core::KvType::Q8_0,
+        }
+    }
 }
 
 impl Default for LoadOptions {
@@ -41,21 +64,24 @@ impl Default for LoadOptions {
             skip_memory_check: false,
             state_dir: None,
             reduce_context_after_crash: false,
+            kv_cache_type: None,
         }
     }
 }
 
-impl From<LoadOptions> for core::LoadOptions {
-    fn from(o: LoadOptions) -> Self {
-        core::LoadOptions {
-            threads: o.threads as usize,
-            context_length: o.context_length as usize,
-            available_memory_bytes: o.available_memory_bytes,
+impl TryFrom<LoadOptions> for core::LoadOptions {
+    type Error = crate::error::MoteError;
+    fn try_from(o: LoadOptions) -> Result<Self, Self::Error> {
+        Ok(core::LoadOptions {
+            threads: count(o.threads.into(), "threads")?,
+            context_length: count(o.context_length.into(), "context_length")?,
+            available_memory_bytes: o.available_memory_bytes.map(|b| count(b, "available_memory_bytes")).transpose()?.map(|b| b as u64),
             skip_memory_check: o.skip_memory_check,
             state_dir: o.state_dir.filter(|d| !d.is_empty()).map(PathBuf::from),
             reduce_context_after_crash: o.reduce_context_after_crash,
             chat_template: None,
-        }
+            kv_type: o.kv_cache_type.map(Into::into).unwrap_or_default(),
+        })
     }
 }
 
@@ -64,12 +90,12 @@ impl From<LoadOptions> for core::LoadOptions {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct GenerationConfig {
     #[uniffi(default = 256)]
-    pub max_tokens: u32,
+    pub max_tokens: i32,
     /// 0 means greedy decoding.
     #[uniffi(default = 0.7)]
     pub temperature: f32,
     #[uniffi(default = 40)]
-    pub top_k: u32,
+    pub top_k: i32,
     #[uniffi(default = 0.95)]
     pub top_p: f32,
     #[uniffi(default = 0.05)]
@@ -77,23 +103,26 @@ pub struct GenerationConfig {
     #[uniffi(default = 1.1)]
     pub repetition_penalty: f32,
     #[uniffi(default = None)]
-    pub seed: Option<u64>,
+    pub seed: Option<i64>,
     #[uniffi(default = [])]
     pub stop: Vec<String>,
 }
 
-impl From<GenerationConfig> for core::GenerationConfig {
-    fn from(c: GenerationConfig) -> Self {
-        core::GenerationConfig {
-            max_tokens: c.max_tokens,
+impl TryFrom<GenerationConfig> for core::GenerationConfig {
+    type Error = crate::error::MoteError;
+    fn try_from(c: GenerationConfig) -> Result<Self, Self::Error> {
+        let u32_of = |v: i32, what: &str| count(v.into(), what).map(|n| n as u32);
+        Ok(core::GenerationConfig {
+            max_tokens: u32_of(c.max_tokens, "max_tokens")?,
             temperature: c.temperature,
-            top_k: c.top_k,
+            top_k: u32_of(c.top_k, "top_k")?,
             top_p: c.top_p,
             min_p: c.min_p,
             repetition_penalty: c.repetition_penalty,
-            seed: c.seed,
+            // Any 64 bits make a seed; a negative Long is as good as any.
+            seed: c.seed.map(|s| s as u64),
             stop: c.stop,
-        }
+        })
     }
 }
 
@@ -118,6 +147,72 @@ impl From<core::ChatMessage> for ChatMessage {
             core::Role::Assistant => Role::Assistant,
         };
         ChatMessage { role, content: m.content }
+    }
+}
+
+impl From<ChatMessage> for core::ChatMessage {
+    fn from(m: ChatMessage) -> Self {
+        let role = match m.role {
+            Role::System => core::Role::System,
+            Role::User => core::Role::User,
+            Role::Assistant => core::Role::Assistant,
+        };
+        core::ChatMessage::new(role, m.content)
+    }
+}
+
+/// What a session does when the conversation outgrows its context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ContextPolicy {
+    /// Keep the system prompt and the newest whole exchanges that fit (the default).
+    DropOldest,
+    /// Cut the oldest exchanges out of the KV cache and re-rotate the rest
+    /// (no re-prefill); falls back to DropOldest where the template forbids it.
+    Shift,
+    /// Never drop: a turn that does not fit fails with `ContextFull`.
+    Fail,
+}
+
+impl From<ContextPolicy> for core::ContextPolicy {
+    fn from(p: ContextPolicy) -> Self {
+        match p {
+            ContextPolicy::DropOldest => Self::DropOldest,
+            ContextPolicy::Shift => Self::Shift,
+            ContextPolicy::Fail => Self::Fail,
+        }
+    }
+}
+
+impl From<core::ContextPolicy> for ContextPolicy {
+    fn from(p: core::ContextPolicy) -> Self {
+        match p {
+            core::ContextPolicy::DropOldest => Self::DropOldest,
+            core::ContextPolicy::Shift => Self::Shift,
+            core::ContextPolicy::Fail => Self::Fail,
+        }
+    }
+}
+
+/// How full a session's context is, as of its last completed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct ContextStatus {
+    /// Tokens the conversation the model sees takes.
+    pub used: i64,
+    /// The context length.
+    pub limit: i64,
+    pub remaining: i64,
+    /// Oldest history messages the model no longer sees.
+    pub dropped_messages: i64,
+}
+
+impl From<core::ContextStatus> for ContextStatus {
+    fn from(s: core::ContextStatus) -> Self {
+        ContextStatus {
+            used: crate::records::to_i64(s.used as u64),
+            limit: crate::records::to_i64(s.limit as u64),
+            remaining: crate::records::to_i64(s.remaining as u64),
+            dropped_messages: crate::records::to_i64(s.dropped_messages as u64),
+        }
     }
 }
 
@@ -148,28 +243,28 @@ impl From<core::FinishReason> for FinishReason {
 pub struct Stats {
     pub load_ms: f64,
     /// Tokens in the rendered conversation this turn.
-    pub prompt_tokens: u32,
+    pub prompt_tokens: i32,
     /// Of those, tokens reused from the session's KV cache (not recomputed).
-    pub cached_prompt_tokens: u32,
-    pub generated_tokens: u32,
+    pub cached_prompt_tokens: i32,
+    pub generated_tokens: i32,
     /// Time to first token, including prefill.
     pub ttft_ms: f64,
     pub prefill_tokens_per_s: f64,
     pub decode_tokens_per_s: f64,
-    pub peak_rss_bytes: u64,
+    pub peak_rss_bytes: i64,
 }
 
 impl From<core::Stats> for Stats {
     fn from(s: core::Stats) -> Self {
         Stats {
             load_ms: s.load_ms,
-            prompt_tokens: s.prompt_tokens,
-            cached_prompt_tokens: s.cached_prompt_tokens,
-            generated_tokens: s.generated_tokens,
+            prompt_tokens: crate::records::to_i32(s.prompt_tokens),
+            cached_prompt_tokens: crate::records::to_i32(s.cached_prompt_tokens),
+            generated_tokens: crate::records::to_i32(s.generated_tokens),
             ttft_ms: s.ttft_ms,
             prefill_tokens_per_s: s.prefill_tokens_per_s,
             decode_tokens_per_s: s.decode_tokens_per_s,
-            peak_rss_bytes: s.peak_rss_bytes,
+            peak_rss_bytes: crate::records::to_i64(s.peak_rss_bytes),
         }
     }
 }
@@ -191,18 +286,18 @@ impl From<core::Reply> for Reply {
 pub struct ModelInfo {
     pub architecture: String,
     pub name: String,
-    pub parameters: u64,
+    pub parameters: i64,
     /// Parameter count per tensor type (for example "Q4_1" or "F32").
-    pub quant_types: HashMap<String, u64>,
-    pub file_size: u64,
+    pub quant_types: HashMap<String, i64>,
+    pub file_size: i64,
     pub bits_per_weight: f64,
     /// The context the model was trained with.
-    pub train_context_length: u32,
+    pub train_context_length: i32,
     /// The context this engine allocates per session.
-    pub context_length: u32,
-    pub vocab_size: u32,
-    pub layers: u32,
-    pub embedding_length: u32,
+    pub context_length: i32,
+    pub vocab_size: i32,
+    pub layers: i32,
+    pub embedding_length: i32,
     pub has_chat_template: bool,
     /// How this architecture was checked against llama.cpp, or "unsupported".
     pub verification: String,
@@ -213,15 +308,15 @@ impl From<core::ModelInfo> for ModelInfo {
         ModelInfo {
             architecture: i.architecture,
             name: i.name,
-            parameters: i.parameters,
-            quant_types: i.quant_types.into_iter().collect(),
-            file_size: i.file_size,
+            parameters: crate::records::to_i64(i.parameters),
+            quant_types: i.quant_types.into_iter().map(|(k, v)| (k, to_i64(v))).collect(),
+            file_size: crate::records::to_i64(i.file_size),
             bits_per_weight: i.bits_per_weight,
-            train_context_length: i.train_context_length,
-            context_length: i.context_length,
-            vocab_size: i.vocab_size,
-            layers: i.layers,
-            embedding_length: i.embedding_length,
+            train_context_length: crate::records::to_i32(i.train_context_length),
+            context_length: crate::records::to_i32(i.context_length),
+            vocab_size: crate::records::to_i32(i.vocab_size),
+            layers: crate::records::to_i32(i.layers),
+            embedding_length: crate::records::to_i32(i.embedding_length),
             has_chat_template: i.has_chat_template,
             verification: i.verification,
         }
@@ -247,6 +342,7 @@ mod tests {
             stop: vec![],
         };
         let core = core::GenerationConfig::default();
+        let ours: core::GenerationConfig = ours.try_into().unwrap();
         assert_eq!(ours.max_tokens, core.max_tokens);
         assert_eq!(ours.temperature, core.temperature);
         assert_eq!(ours.top_k, core.top_k);
@@ -260,7 +356,7 @@ mod tests {
     /// Same for the load options an app leaves at their defaults.
     #[test]
     fn foreign_load_defaults_match_core_defaults() {
-        let ours: core::LoadOptions = LoadOptions::default().into();
+        let ours: core::LoadOptions = LoadOptions::default().try_into().unwrap();
         let core = core::LoadOptions::default();
         assert_eq!(ours.threads, core.threads);
         assert_eq!(ours.context_length, core.context_length);
@@ -269,4 +365,28 @@ mod tests {
         assert_eq!(ours.state_dir, core.state_dir);
         assert_eq!(ours.reduce_context_after_crash, core.reduce_context_after_crash);
     }
+
+    #[test]
+    fn negative_counts_are_argument_errors() {
+        let bad = GenerationConfig { max_tokens: -1, ..GenerationConfig { max_tokens: 1, temperature: 0.0, top_k: 0, top_p: 1.0, min_p: 0.0, repetition_penalty: 1.0, seed: Some(-5), stop: vec![] } };
+        assert!(matches!(core::GenerationConfig::try_from(bad), Err(crate::error::MoteError::InvalidArgument { .. })));
+        let bad = LoadOptions { context_length: -2048, ..LoadOptions::default() };
+        assert!(matches!(core::LoadOptions::try_from(bad), Err(crate::error::MoteError::InvalidArgument { .. })));
+    }
+}
+
+/// Counts and sizes cross the boundary as signed integers, so Kotlin sees
+/// `Int`/`Long` rather than `UInt`/`ULong` (see ADR 0007). Values beyond the
+/// signed range saturate; none occur in practice.
+pub(crate) fn to_i64(v: impl TryInto<i64>) -> i64 {
+    v.try_into().unwrap_or(i64::MAX)
+}
+
+pub(crate) fn to_i32(v: impl TryInto<i32>) -> i32 {
+    v.try_into().unwrap_or(i32::MAX)
+}
+
+/// An app-supplied count: negative is an argument error.
+pub(crate) fn count(v: i64, what: &str) -> Result<usize, crate::error::MoteError> {
+    usize::try_from(v).map_err(|_| crate::error::MoteError::InvalidArgument { reason: format!("{what} must not be negative, got {v}") })
 }

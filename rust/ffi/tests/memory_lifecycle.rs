@@ -81,7 +81,7 @@ fn a_saved_snapshot_restores_into_a_new_session() {
     assert_eq!(restored.history().unwrap(), session.history().unwrap());
     assert!(matches!(
         engine.restore_session(dir.path().join("missing").display().to_string()),
-        Err(MoteError::InvalidArgument { .. })
+        Err(MoteError::InvalidSnapshot { .. })
     ));
 }
 
@@ -103,12 +103,9 @@ fn a_model_that_does_not_fit_is_refused_before_loading() {
 #[test]
 fn the_crash_loop_marker_is_reported_through_the_ffi() {
     let dir = tempfile::tempdir().unwrap();
-    // What a load the OS killed leaves behind (see mote_core::memory::guard).
-    std::fs::write(
-        dir.path().join("mote-load.marker"),
-        br#"{"model":"/m.gguf","context_length":2048,"started_unix_ms":5}"#,
-    )
-    .unwrap();
+    // What a load the OS killed leaves behind: an armed guard never disarmed.
+    let model = std::path::PathBuf::from(model_path());
+    std::mem::forget(mote_core::memory::guard::LoadGuard::arm(dir.path(), &model, 2048, true).unwrap().0);
     let options = LoadOptions {
         state_dir: Some(dir.path().display().to_string()),
         reduce_context_after_crash: true,
@@ -116,6 +113,6 @@ fn the_crash_loop_marker_is_reported_through_the_ffi() {
     };
     let engine = Engine::load(model_path(), options).unwrap();
     let previous = engine.unfinished_load().unwrap().expect("marker reported");
-    assert_eq!((previous.model.as_str(), previous.context_length), ("/m.gguf", 2048));
+    assert_eq!((previous.model.as_str(), previous.context_length), (model_path().as_str(), 2048));
     assert_eq!(engine.info().unwrap().context_length, 1024, "half the context that crashed");
 }

@@ -39,6 +39,9 @@ enum Command {
         file: PathBuf,
         #[arg(long, default_value_t = 512)]
         ctx: usize,
+        /// KV cache type: f16 (default), f32 or q8_0.
+        #[arg(long, default_value = "f16", value_parser = commands::kv_type)]
+        kv_type: mote_core::KvType,
     },
     /// Describe a model file.
     Info {
@@ -67,7 +70,7 @@ fn main() -> ExitCode {
         Command::Chat(a) => commands::chat::run(a),
         Command::Generate(a) => commands::generate::run(a),
         Command::Tokenize { model, text } => commands::misc::tokenize(&model, &text),
-        Command::Perplexity { model, file, ctx } => commands::misc::perplexity(&model, &file, ctx),
+        Command::Perplexity { model, file, ctx, kv_type } => commands::misc::perplexity(&model, &file, ctx, kv_type),
         Command::Info { model, json } => commands::misc::info(&model, json),
         Command::Bench(a) => commands::bench::run(a),
         Command::Lifecycle(a) => commands::lifecycle::run(a),

@@ -55,8 +55,8 @@ final class ChatModel: ObservableObject {
                 session = try engine.newSession(systemPrompt: Self.systemPrompt)
                 let info = try engine.info
                 let detail = String(
-                    format: "%.0f M parameters · %.1f bits/weight · context %u",
-                    Double(info.parameters) / 1e6, info.bitsPerWeight, info.contextLength
+                    format: "%.0f M parameters · %.1f bits/weight · context %d",
+                    Double(info.parameters) / 1e6, info.bitsPerWeight, Int(info.contextLength)
                 )
                 modelState = .ready(name: url.lastPathComponent, detail: "\(info.architecture) · \(detail)")
             } catch {
@@ -74,23 +74,36 @@ final class ChatModel: ObservableObject {
         isGenerating = true
         notice = nil
         replyTask = Task {
-            var timer: ReplyTimer?
-            var footer: String
-            do {
-                await session.waitUntilIdle()
-                timer = ReplyTimer()
-                for try await piece in session.stream(message, config: Self.config) {
-                    timer?.onPiece()
+            // Pieces arrive on a Mote worker thread; this stream hands them to
+            // the main actor in order.
+            let (pieces, sink) = AsyncStream.makeStream(of: String.self)
+            let started = ReplyTimer()
+            let display = Task { @MainActor () -> String? in
+                var timer = started
+                for await piece in pieces {
+                    timer.onPiece()
                     append(piece, to: answer.id)
                 }
-                // Cancelling the task ends the loop quietly (and stops the generation).
-                footer = Task.isCancelled
-                    ? [timer?.summary, "stopped"].compactMap { $0 }.joined(separator: " · ")
-                    : timer?.summary ?? "no reply"
-            } catch {
-                footer = Self.describe(error)
+                return timer.summary
             }
-            finish(answer.id, footer: footer)
+            var outcome: String?
+            do {
+                // `send` rather than `stream`: it returns only once the session is
+                // idle, so when this task ends the next send or reset cannot be busy.
+                let reply = try await session.send(message, config: Self.config) { sink.yield($0) }
+                if reply.finish == .contextFull {
+                    outcome = "the context is full: start a new chat"
+                }
+            } catch is CancellationError {
+                // Stop (or leaving the chat) cancelled this task, and with it the reply.
+                outcome = "stopped"
+            } catch {
+                outcome = Self.describe(error)
+            }
+            // `send` has returned, so no piece is still coming.
+            sink.finish()
+            let summary = await display.value
+            finish(answer.id, footer: [summary ?? "no reply", outcome].compactMap { $0 }.joined(separator: " · "))
         }
     }
 
@@ -102,9 +115,10 @@ final class ChatModel: ObservableObject {
         let running = replyTask
         running?.cancel()
         Task {
+            // The reply task ends after `send` returned, i.e. with the session
+            // idle, so reset cannot fail with `.busy`: nothing to poll.
             await running?.value
             guard let session else { return }
-            await session.waitUntilIdle()
             do {
                 try session.reset()
                 turns = []
@@ -128,27 +142,18 @@ final class ChatModel: ObservableObject {
     }
 
     private static func describe(_ error: Error) -> String {
+        // No `.contextFull` here: the session keeps the default `.dropOldest`
+        // policy, which forgets old turns instead of throwing it. A reply that
+        // fills the context ends normally with `finish == .contextFull` (see send).
         switch error {
-        case MoteError.ContextFull:
-            return "The conversation filled the context: start a new chat."
-        case MoteError.PromptTooLong:
+        case MoteError.promptTooLong:
             return "That message is too long for this model's context."
-        case MoteError.ModelUnreadable(let path, let reason):
+        case MoteError.modelUnreadable(let path, let reason):
             return "Cannot read \(path): \(reason)"
+        case MoteError.insufficientMemory:
+            return "Not enough free memory for this model."
         default:
             return error.localizedDescription
-        }
-    }
-}
-
-extension ChatSession {
-    /// A cancelled stream ends once no more pieces can arrive, but the Mote
-    /// worker needs up to about one token longer to let go of the session;
-    /// until then `stream` and `reset` would fail with `.Busy`.
-    func waitUntilIdle() async {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while isGenerating, ContinuousClock.now < deadline {
-            try? await Task.sleep(nanoseconds: 10_000_000)
         }
     }
 }

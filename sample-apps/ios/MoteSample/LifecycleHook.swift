@@ -1,13 +1,15 @@
 import Mote
 
-/// INTEGRATION POINT (lifecycle observer): the Android SDK has
-/// `MoteLifecycle.install(application, engine)`, which releases the model's
-/// memory when the app goes to the background or the system runs low; the
-/// Swift package has no counterpart yet. When it lands, install it here for
-/// every engine the app loads (EngineStore calls this), replacing the body.
+/// Frees the model's memory when the app goes to the background or the system
+/// runs low, and throttles on thermal changes (`MoteLifecycle`). EngineStore
+/// calls this for every engine it loads; it holds one engine, so one lifecycle.
 @MainActor
 enum LifecycleHook {
+    private static var current: MoteLifecycle?
+
     static func install(for engine: MoteEngine) {
-        _ = engine
+        current?.uninstall()
+        // Without it the app still works, only without releases under pressure.
+        current = try? MoteLifecycle(engine: engine)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Times a streamed reply from the app's side. The stream carries text only
-/// (the SDK's `Stats` come with `send`, not `stream`), so TTFT and speed are
+/// Times a streamed reply from the app's side, live as the pieces arrive (the
+/// SDK's `Stats` only come with the finished reply), so TTFT and speed are
 /// measured here: TTFT from the call to the first piece (it includes prefill,
 /// like `Stats.ttftMs`), speed over the pieces after the first. A piece is one
 /// token except where the SDK holds text back to complete a UTF-8 character or

@@ -9,6 +9,7 @@
 
 pub mod accounting;
 pub mod guard;
+pub mod model_hash;
 pub mod snapshot;
 
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 //! rayon pool competing with ours for the same cores) cost more than the
 //! arithmetic of every non-matmul op together.
 
-use mote_kernels::ops::{axpy_f32, dot_f32, softmax};
+use mote_kernels::ops::softmax;
 use mote_kernels::ThreadPool;
 use std::cell::RefCell;
 
@@ -42,18 +42,16 @@ pub fn attend(pool: &ThreadPool, s: &AttnShape, q: &[f32], kv: LayerKv<'_>, star
         let k0 = first_key(p);
         let g = h / rep;
         let qv = &q[(t * nh + h) * hd..][..hd];
-        let keys = &kv.k[g * kv.cap * hd..][..(p + 1) * hd];
-        let vals = &kv.v[g * kv.cap * hd..][..(p + 1) * hd];
         // SAFETY: each (t, h) task owns its own head_dim slice of `out`.
         let o = unsafe { std::slice::from_raw_parts_mut(out_ptr.get().add((t * nh + h) * hd), hd) };
         SCORES.with(|sc| {
             let mut sc = sc.borrow_mut();
             sc.clear();
-            sc.extend((k0..=p).map(|j| dot_f32(qv, &keys[j * hd..][..hd]) * s.scale));
+            sc.extend((k0..=p).map(|j| kv.key_dot(g, j, qv) * s.scale));
             softmax(&mut sc);
             o.fill(0.0);
             for (j, &w) in (k0..=p).zip(sc.iter()) {
-                axpy_f32(w, &vals[j * hd..][..hd], o);
+                kv.value_axpy(g, j, w, o);
             }
         });
     };
@@ -136,7 +134,7 @@ pub fn logits(
     h: &mut [f32],
     output: &super::linear::Linear,
     softcap: Option<f32>,
-) -> crate::error::Result<candle_core::Tensor> {
+) -> crate::error::Result<super::Logits> {
     let e = norm.len();
     let rows = if all { m } else { 1 };
     rms_rows(&x[(m - rows) * e..m * e], norm, eps, &mut h[..rows * e]);
@@ -146,7 +144,7 @@ pub fn logits(
     if let Some(c) = softcap {
         out.iter_mut().for_each(|v| *v = c * (*v / c).tanh());
     }
-    Ok(candle_core::Tensor::from_vec(out, (rows, vocab), &candle_core::Device::Cpu)?)
+    Ok(super::Logits::new(out, vocab))
 }
 
 /// `v` resized to exactly `n` values (contents unspecified).

@@ -25,6 +25,9 @@ pub struct ModelConfig {
     pub train_context: usize,
     /// Sliding-window attention span, for architectures that use it on some layers.
     pub sliding_window: Option<usize>,
+    /// How sessions' KV caches store keys and values: a load option, not
+    /// read from the file (f16 unless the app asks otherwise).
+    pub kv_type: super::KvType,
 }
 
 /// `rope.scaling.*`, as llama.cpp reads it (`llama_model::load_hparams`).
@@ -148,6 +151,7 @@ impl ModelConfig {
             head_dim,
             n_rot,
             vocab_size,
+            kv_type: super::KvType::default(),
         })
     }
 

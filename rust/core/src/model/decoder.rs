@@ -11,7 +11,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::Tensor;
 use mote_kernels::ops::{add_f32, gelu_tanh_mul_inplace, silu_mul_inplace};
 use mote_kernels::ThreadPool;
 
@@ -19,7 +18,7 @@ use super::attention::{attend, logits, rms_rows, rms_rows_inplace, AttnShape, Sc
 use super::linear::{heap_bytes, Linear};
 use super::rope::{Rope, RopeMode, RopeParams};
 use super::weights::{Embedding, Weights};
-use super::{Architecture, KvCache, ModelConfig};
+use super::{Architecture, KvCache, Logits, ModelConfig};
 use crate::error::{Error, Result};
 
 /// The MLP's gate activation.
@@ -235,7 +234,14 @@ impl Architecture for Decoder {
         heap_bytes(self.blocks.iter().flat_map(|b| b.linears()).chain([&self.output]))
     }
 
-    fn forward(&self, tokens: &[u32], cache: &mut KvCache, all_logits: bool) -> Result<Tensor> {
+    fn shift_cache(&self, cache: &mut KvCache, start: usize, n: usize) -> Result<()> {
+        // Every layer rotates its keys with its own table (Gemma's local
+        // and global layers differ); the rotation needs only the distance.
+        let ropes: Vec<&Rope> = self.blocks.iter().map(|b| &self.parts.ropes[b.attn.rope]).collect();
+        cache.remove_range(start, n, &|il, key| ropes[il].shift_back(key, n))
+    }
+
+    fn forward_until(&self, tokens: &[u32], cache: &mut KvCache, all_logits: bool, stop: &dyn Fn() -> bool) -> Result<Logits> {
         let c = &self.cfg;
         let p = &self.parts;
         let m = tokens.len();
@@ -257,6 +263,11 @@ impl Architecture for Decoder {
             x.iter_mut().for_each(|v| *v *= s);
         }
         for (il, b) in self.blocks.iter().enumerate() {
+            // Layers before this one wrote past `len`, which `advance` never
+            // covered: the cache still holds exactly what it held before.
+            if stop() {
+                return Err(Error::Cancelled);
+            }
             let rope = &p.ropes[b.attn.rope];
             let shape = AttnShape { n_head: nh, n_kv_head: nkv, head_dim: hd, scale: p.attn_scale, window: b.attn.window };
             rms_rows(x, &b.attn_norm, eps, h);

@@ -93,6 +93,8 @@ pub struct Rope {
     half: usize,
     head_dim: usize,
     mode: RopeMode,
+    /// `mscale`, so a shift can rotate without scaling twice.
+    mscale: f32,
 }
 
 impl Rope {
@@ -114,7 +116,7 @@ impl Rope {
                 sin.push((a.sin() * p.mscale) as f32);
             }
         }
-        Self { cos, sin, half, head_dim, mode: p.mode }
+        Self { cos, sin, half, head_dim, mode: p.mode, mscale: p.mscale as f32 }
     }
 
     /// Rotates every head vector in `x` (one token's heads, back to back) for position `pos`.
@@ -123,7 +125,26 @@ impl Rope {
         if half == 0 {
             return;
         }
-        let (cos, sin) = (&self.cos[pos * half..][..half], &self.sin[pos * half..][..half]);
+        self.rotate(x, &self.cos[pos * half..][..half], &self.sin[pos * half..][..half]);
+    }
+
+    /// Moves already-rotated head vectors `delta` positions back, as a KV
+    /// shift needs: a rotation by −θ(delta) without the `mscale` factor,
+    /// which the keys already carry once. Rotations compose, so a key
+    /// rotated for position p becomes the key for p − delta.
+    pub fn shift_back(&self, x: &mut [f32], delta: usize) {
+        let half = self.half;
+        if half == 0 || delta == 0 {
+            return;
+        }
+        let m = if self.mscale != 0.0 { self.mscale } else { 1.0 };
+        let cos: Vec<f32> = self.cos[delta * half..][..half].iter().map(|c| c / m).collect();
+        let sin: Vec<f32> = self.sin[delta * half..][..half].iter().map(|s| -s / m).collect();
+        self.rotate(x, &cos, &sin);
+    }
+
+    fn rotate(&self, x: &mut [f32], cos: &[f32], sin: &[f32]) {
+        let half = self.half;
         for head in x.chunks_exact_mut(self.head_dim) {
             let rot = &mut head[..2 * half];
             match self.mode {
@@ -176,5 +197,28 @@ mod tests {
         rope.apply(&mut x, 8); // θ = 8 · 0.5 / 4 = 1
         assert!((x[0] - 2.0 * 1f32.cos()).abs() < 1e-6);
         assert!((x[1] - 2.0 * 1f32.sin()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn shifting_back_equals_rotating_for_the_earlier_position() {
+        for mode in [RopeMode::Norm, RopeMode::Neox] {
+            let p = RopeParams {
+                base: 10_000.0,
+                n_rot: 6,
+                freq_scale: 0.5,
+                mscale: 1.3,
+                factors: Some(vec![1.0, 2.0, 4.0]),
+                mode,
+            };
+            let rope = Rope::new(&p, 8, 64);
+            let x: Vec<f32> = (0..16).map(|i| (i as f32 * 0.37).sin()).collect();
+            let (mut shifted, mut direct) = (x.clone(), x.clone());
+            rope.apply(&mut shifted, 40);
+            rope.shift_back(&mut shifted, 17);
+            rope.apply(&mut direct, 23);
+            for (a, b) in shifted.iter().zip(&direct) {
+                assert!((a - b).abs() < 1e-5, "{mode:?}: {shifted:?} vs {direct:?}");
+            }
+        }
     }
 }

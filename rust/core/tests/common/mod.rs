@@ -185,8 +185,8 @@ pub fn ids(v: &serde_json::Value) -> Vec<u32> {
 }
 
 /// Row `i` of a (rows, vocab) logits tensor.
-pub fn logits_row(logits: &candle_core::Tensor, i: usize) -> Vec<f32> {
-    logits.get(i).unwrap().to_vec1::<f32>().unwrap()
+pub fn logits_row(logits: &mote_core::model::Logits, i: usize) -> Vec<f32> {
+    logits.row(i).to_vec()
 }
 
 /// Greedy decoding of `prompt` for `want.len()` tokens under the margin

@@ -15,7 +15,7 @@ pub fn model_path() -> String {
     path.to_string_lossy().into_owned()
 }
 
-pub fn greedy(max_tokens: u32) -> GenerationConfig {
+pub fn greedy(max_tokens: i32) -> GenerationConfig {
     GenerationConfig {
         max_tokens,
         temperature: 0.0,

@@ -17,6 +17,9 @@ pub struct Args {
     prompt_tokens: usize,
     #[arg(long, default_value_t = 128)]
     gen_tokens: usize,
+    /// KV cache type: f16 (default), f32 or q8_0.
+    #[arg(long, default_value = "f16", value_parser = super::kv_type)]
+    kv_type: mote_core::KvType,
     #[arg(long, default_value_t = 0)]
     threads: usize,
     #[arg(long, default_value_t = 3)]
@@ -56,7 +59,7 @@ pub fn run(a: Args) -> CmdResult {
         return Err("--reps and --prompt-tokens must be at least 1".into());
     }
     let ctx = a.prompt_tokens + a.gen_tokens + 1;
-    let engine = load(&a.model, a.threads, ctx.max(16))?;
+    let engine = load(&a.model, a.threads, ctx.max(16), a.kv_type)?;
     let l = engine.loaded()?;
     let vocab = l.model.config().vocab_size as u32;
     // A fixed, ordinary-looking token sequence: every rep does identical work.
@@ -68,12 +71,12 @@ pub fn run(a: Args) -> CmdResult {
         let mut cache = l.model.new_cache(ctx);
         let t0 = Instant::now();
         let logits = l.model.forward(&prompt, &mut cache, false)?;
-        let mut next = argmax(&logits.flatten_all()?.to_vec1::<f32>()?);
+        let mut next = argmax(logits.last());
         let t_pp = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
         for _ in 0..a.gen_tokens {
             let logits = l.model.forward(&[next], &mut cache, false)?;
-            next = argmax(&logits.flatten_all()?.to_vec1::<f32>()?);
+            next = argmax(logits.last());
         }
         let t_tg = t1.elapsed().as_secs_f64();
         if rep > 0 {

@@ -24,6 +24,9 @@ pub struct Args {
     seed: Option<u64>,
     #[arg(long, default_value_t = 512)]
     max_tokens: u32,
+    /// KV cache type: f16 (default), f32 or q8_0.
+    #[arg(long, default_value = "f16", value_parser = super::kv_type)]
+    kv_type: mote_core::KvType,
     #[arg(long, default_value_t = 0)]
     threads: usize,
     #[arg(long, default_value_t = 0)]
@@ -38,7 +41,7 @@ pub fn run(a: Args) -> CmdResult {
         Some(p) => p,
         None => download::ensure(&download::DEFAULT_MODEL)?,
     };
-    let engine = load(&path, a.threads, a.ctx)?;
+    let engine = load(&path, a.threads, a.ctx, a.kv_type)?;
     let info = engine.info();
     eprintln!(
         "{} ({}, {:.0} M parameters, context {}). /reset clears the chat, /quit leaves; Ctrl-C stops a reply.",

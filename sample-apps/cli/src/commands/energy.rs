@@ -29,11 +29,11 @@ pub fn measure(l: &Loaded, prompt: &[u32], gen_tokens: usize, ctx: usize) -> Res
     sampler.mark(Phase::Prefill);
     let mut cache = l.model.new_cache(ctx);
     let logits = l.model.forward(prompt, &mut cache, false)?;
-    let mut next = argmax(&logits.flatten_all()?.to_vec1::<f32>()?);
+    let mut next = argmax(logits.last());
     sampler.mark(Phase::Decode);
     for _ in 0..gen_tokens {
         let logits = l.model.forward(&[next], &mut cache, false)?;
-        next = argmax(&logits.flatten_all()?.to_vec1::<f32>()?);
+        next = argmax(logits.last());
     }
     sampler.mark(Phase::IdleAfter);
     sleep(IDLE);

@@ -25,6 +25,9 @@ pub struct Args {
     temperature: f32,
     #[arg(long)]
     seed: Option<u64>,
+    /// KV cache type: f16 (default), f32 or q8_0.
+    #[arg(long, default_value = "f16", value_parser = super::kv_type)]
+    kv_type: mote_core::KvType,
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Defaults to 1.1 when sampling and 1.0 (off) when greedy.
@@ -68,7 +71,7 @@ pub fn config(
 }
 
 pub fn run(a: Args) -> CmdResult {
-    let engine = load(&a.model, a.threads, a.ctx)?;
+    let engine = load(&a.model, a.threads, a.ctx, a.kv_type)?;
     let mut cfg = config(a.temperature, a.seed, a.max_tokens, a.repeat_penalty, a.top_k, a.top_p, a.min_p);
     cfg.stop = a.stop;
     let prompt = engine.prompt_tokens(&a.prompt, a.raw)?;

@@ -35,7 +35,7 @@ fn send(s: &Session, text: &str) -> Result<(String, f64), mote_core::Error> {
 
 pub fn run(a: Args) -> CmdResult {
     let snapshots = std::env::temp_dir().join(format!("mote-lifecycle-{}", std::process::id()));
-    let engine = load(&a.model, a.threads, 1024)?;
+    let engine = load(&a.model, a.threads, 1024, Default::default())?;
     engine.set_memory_policy(MemoryPolicy { snapshot_dir: Some(snapshots.clone()), ..Default::default() });
     let session = engine.new_session();
     let (first_reply, _) = send(&session, FIRST)?;

@@ -4,19 +4,19 @@ use std::path::Path;
 
 use mote_core::gguf::GgufFile;
 use mote_core::model::ModelConfig;
-use mote_core::ModelInfo;
+use mote_core::{Engine, ModelInfo};
 
 use super::{load, CmdResult};
 
 pub fn tokenize(model: &Path, text: &str) -> CmdResult {
-    let engine = load(model, 0, 0)?;
+    let engine = load(model, 0, 0, Default::default())?;
     println!("{}", serde_json::to_string(&engine.tokenize(text, None)?)?);
     Ok(())
 }
 
-pub fn perplexity(model: &Path, file: &Path, ctx: usize) -> CmdResult {
+pub fn perplexity(model: &Path, file: &Path, ctx: usize, kv_type: mote_core::KvType) -> CmdResult {
     let text = std::fs::read_to_string(file).map_err(|e| format!("read {}: {e}", file.display()))?;
-    let engine = load(model, 0, ctx)?;
+    let engine = load(model, 0, ctx, kv_type)?;
     let p = mote_core::perplexity::perplexity(&engine, &text, ctx)?;
     println!("{}", serde_json::json!({ "ppl": p.ppl, "tokens": p.tokens }));
     Ok(())
@@ -27,8 +27,25 @@ pub fn info(model: &Path, json: bool) -> CmdResult {
     let g = GgufFile::open(model)?;
     let cfg = ModelConfig::from_gguf(&g)?;
     let info = ModelInfo::new(&g, &cfg, cfg.train_context);
+    let cpu = Engine::cpu_topology();
     if json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        let mut v = serde_json::to_value(&info)?;
+        let clusters: Vec<_> = cpu
+            .clusters
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "cpus": c.cpus, "max_freq_khz": c.max_freq_khz, "capacity": c.capacity, "kind": c.kind.name(),
+                })
+            })
+            .collect();
+        v["cpu_topology"] = serde_json::json!({
+            "source": cpu.source.name(),
+            "summary": cpu.summary(),
+            "default_threads": cpu.default_threads(),
+            "clusters": clusters,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     println!("model:            {}", info.name);
@@ -43,5 +60,7 @@ pub fn info(model: &Path, json: bool) -> CmdResult {
     println!("layers:           {}  embedding: {}  vocab: {}", info.layers, info.embedding_length, info.vocab_size);
     println!("chat template:    {}", if info.has_chat_template { "yes" } else { "no (a default is used)" });
     println!("verification:     {}", info.verification);
+    println!("cpu layout:       {} ({})", cpu.summary(), cpu.source.name());
+    println!("default threads:  {}", cpu.default_threads());
     Ok(())
 }

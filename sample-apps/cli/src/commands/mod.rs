@@ -8,10 +8,15 @@ pub mod report;
 
 use std::path::Path;
 
-use mote_core::{Engine, LoadOptions};
+use mote_core::{Engine, KvType, LoadOptions};
 
 pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
 
-pub fn load(model: &Path, threads: usize, context_length: usize) -> Result<Engine, mote_core::Error> {
-    Engine::load(model, LoadOptions { threads, context_length, ..Default::default() })
+pub fn load(model: &Path, threads: usize, context_length: usize, kv_type: KvType) -> Result<Engine, mote_core::Error> {
+    Engine::load(model, LoadOptions { threads, context_length, kv_type, ..Default::default() })
+}
+
+/// `--kv-type f16|f32|q8_0`.
+pub fn kv_type(s: &str) -> Result<KvType, String> {
+    KvType::parse(s).ok_or_else(|| format!("unknown KV cache type '{s}' (f16, f32 or q8_0)"))
 }

@@ -13,7 +13,8 @@ import org.robolectric.RuntimeEnvironment
 import org.robolectric.annotation.Config
 
 // The examples from docs/android.md ("Staying alive under memory pressure",
-// "Measuring battery cost"), verbatim, so the documented API cannot drift.
+// "Measuring battery cost"), verbatim (DocExampleTest.docExamplesAreVerbatim
+// checks it), so the documented API cannot drift.
 
 class ChatApp : Application() {
     lateinit var engine: MoteEngine
@@ -22,10 +23,10 @@ class ChatApp : Application() {
     suspend fun start(modelPath: String) {
         engine = try {
             // Passes ActivityManager.MemoryInfo.availMem to the pre-load check.
-            MoteEngine.load(this, modelPath, LoadOptions(contextLength = 1024u))
+            MoteEngine.load(this, modelPath, LoadOptions(contextLength = 1024))
         } catch (e: MoteException.InsufficientMemory) {
             // e.needed / e.available in bytes: offer a smaller model or context.
-            MoteEngine.load(this, modelPath, LoadOptions(contextLength = 256u))
+            MoteEngine.load(this, modelPath, LoadOptions(contextLength = 256))
         }
         lifecycle = MoteLifecycle.install(this, engine) { report ->
             println("released for ${report.level}: ${report.before.processFootprintBytes - report.after.processFootprintBytes} bytes")
@@ -40,7 +41,7 @@ class ChatApp : Application() {
 
 suspend fun measureReply(context: Context, session: ChatSession) {
     val measured = BatterySampler(context).measure(
-        session, "Summarise the plot of Hamlet.", GenerationConfig(maxTokens = 256u),
+        session, "Summarise the plot of Hamlet.", GenerationConfig(maxTokens = 256),
         idleMs = 2_000, // baseline before and after the reply
     )
     val e = measured.energy

@@ -5,6 +5,7 @@ import android.app.ActivityManager
 import android.app.Application
 import android.content.ComponentCallbacks2
 import android.content.Context
+import android.os.PowerManager
 import java.io.File
 import java.util.Collections
 import java.util.concurrent.Executor
@@ -46,7 +47,7 @@ class MoteLifecycleRobolectricTest {
     fun setUp() = runBlocking {
         app = RuntimeEnvironment.getApplication()
         snapshots = kotlin.io.path.createTempDirectory("mote-snapshots").toFile()
-        engine = MoteEngine.load(TestModel.path, LoadOptions(contextLength = 512u))
+        engine = MoteEngine.load(TestModel.path, LoadOptions(contextLength = 512))
         lifecycle = MoteLifecycle.install(app, engine, snapshots, inline) { reports.add(it) }
     }
 
@@ -70,11 +71,14 @@ class MoteLifecycleRobolectricTest {
         val report = reports.single()
         assertEquals(PressureLevel.BACKGROUND, report.level)
         assertTrue(report.actions.snapshotSessions && report.actions.dropKvCache && !report.actions.unmapWeights)
-        assertEquals(1u, report.snapshotsWritten, "$report")
-        assertTrue(report.before.kvCacheBytes > 0uL && report.after.kvCacheBytes == 0uL, "$report")
+        assertEquals(1, report.snapshotsWritten, "$report")
+        assertTrue(report.before.kvCacheBytes > 0L && report.after.kvCacheBytes == 0L, "$report")
         assertTrue(engine.isLoaded)
         assertFalse(released.hasKvCache)
-        assertEquals(1, snapshots.listFiles()!!.size)
+        // Snapshots v2 also keep a model-hashes.json cache next to the session files.
+        val written = snapshots.listFiles()!!.filter { it.name.endsWith(".motesnap") }
+        assertEquals(1, written.size, snapshots.listFiles()!!.joinToString { it.name })
+        assertEquals(written.single().absolutePath, released.snapshotPath)
 
         // Greedy: a session restored from its snapshot answers exactly like one
         // that never lost its cache, and only the new turn is prefilled.
@@ -85,7 +89,7 @@ class MoteLifecycleRobolectricTest {
         assertEquals(historyBefore, released.history.take(2))
         assertEquals(first.text, released.history[1].content)
         assertEquals(control.history, released.history)
-        assertTrue(second.stats.cachedPromptTokens > 0u, "re-prefilled instead of restoring: ${second.stats}")
+        assertTrue(second.stats.cachedPromptTokens > 0, "re-prefilled instead of restoring: ${second.stats}")
         released.close(); control.close()
     }
 
@@ -94,15 +98,15 @@ class MoteLifecycleRobolectricTest {
         val session = engine.newSession()
         session.turn("Hello")
         val weights = engine.memoryReport.weightsBytes
-        assertTrue(weights > 32uL shl 20, "weights $weights")
+        assertTrue(weights > 32L shl 20, "weights $weights")
 
         app.onTrimMemory(ComponentCallbacks2.TRIM_MEMORY_RUNNING_CRITICAL)
         val critical = reports.last()
         assertEquals(PressureLevel.CRITICAL, critical.level)
         assertTrue(critical.actions.unmapWeights)
         assertEquals(weights, critical.before.weightsBytes)
-        assertEquals(0uL, critical.after.weightsBytes)
-        assertEquals(1u, critical.snapshotsWritten)
+        assertEquals(0L, critical.after.weightsBytes)
+        assertEquals(1, critical.snapshotsWritten)
         assertFalse(engine.isLoaded)
 
         session.turn("How are you?")
@@ -111,7 +115,7 @@ class MoteLifecycleRobolectricTest {
         app.onTrimMemory(ComponentCallbacks2.TRIM_MEMORY_COMPLETE)
         val complete = reports.last()
         assertEquals(PressureLevel.COMPLETE, complete.level)
-        assertEquals(0uL, complete.after.weightsBytes)
+        assertEquals(0L, complete.after.weightsBytes)
         assertFalse(engine.isLoaded)
 
         session.turn("Bye")
@@ -142,15 +146,51 @@ class MoteLifecycleRobolectricTest {
         second.pause().stop()
         val report = reports.single()
         assertEquals(PressureLevel.BACKGROUND, report.level)
-        assertEquals(1u, report.snapshotsWritten)
+        assertEquals(1, report.snapshotsWritten)
         assertFalse(lifecycle.isInForeground)
         assertFalse(session.hasKvCache)
         // Coming back needs nothing from the app: the next turn restores the cache.
         second.restart()
         assertTrue(lifecycle.isInForeground)
         val reply = session.turn("Again")
-        assertTrue(reply.stats.cachedPromptTokens > 0u, "${reply.stats}")
+        assertTrue(reply.stats.cachedPromptTokens > 0, "${reply.stats}")
         session.close()
+    }
+
+    @Test
+    fun thermalStatusThrottlesTheEngineUntilUninstalled() {
+        val power = app.getSystemService(Context.POWER_SERVICE) as PowerManager
+        val threads = engine.threads
+        engine.setThreads(4)
+        shadowOf(power).setCurrentThermalStatus(PowerManager.THERMAL_STATUS_SEVERE)
+        assertEquals(2, engine.threads, "SEVERE is SERIOUS: the default policy runs two threads")
+        shadowOf(power).setCurrentThermalStatus(PowerManager.THERMAL_STATUS_NONE)
+        assertEquals(4, engine.threads)
+
+        lifecycle.uninstall()
+        shadowOf(power).setCurrentThermalStatus(PowerManager.THERMAL_STATUS_SEVERE)
+        assertEquals(4, engine.threads, "the listener was removed")
+        engine.setThreads(threads)
+        shadowOf(power).setCurrentThermalStatus(PowerManager.THERMAL_STATUS_NONE)
+    }
+
+    @Test
+    fun aDeviceAlreadyHotAtInstallIsThrottledAtOnce() {
+        lifecycle.uninstall()
+        val power = app.getSystemService(Context.POWER_SERVICE) as PowerManager
+        engine.setThreads(4)
+        shadowOf(power).setCurrentThermalStatus(PowerManager.THERMAL_STATUS_SEVERE)
+        assertEquals(4, engine.threads, "nothing listens yet")
+        lifecycle = MoteLifecycle.install(app, engine, snapshots, inline)
+        assertEquals(2, engine.threads, "install applies the current status")
+        lifecycle.close()
+        shadowOf(power).setCurrentThermalStatus(PowerManager.THERMAL_STATUS_NONE)
+    }
+
+    @Test
+    fun theDefaultSnapshotDirIsPrivateAndNotBackedUp() {
+        val dir = MoteLifecycle.defaultSnapshotDir(app)
+        assertEquals(File(app.noBackupFilesDir, "mote-snapshots"), dir)
     }
 
     @Test
@@ -165,13 +205,13 @@ class MoteLifecycleRobolectricTest {
     fun aModelThatDoesNotFitIsRefusedWithTheSystemsFigure() = runBlocking<Unit> {
         val manager = app.getSystemService(Context.ACTIVITY_SERVICE) as ActivityManager
         shadowOf(manager).setMemoryInfo(ActivityManager.MemoryInfo().apply { availMem = 16L shl 20 })
-        assertEquals(16uL shl 20, LoadOptions().withAvailableMemory(app).availableMemoryBytes)
+        assertEquals(16L shl 20, LoadOptions().withAvailableMemory(app).availableMemoryBytes)
         val e = assertFailsWith<MoteException.InsufficientMemory> { MoteEngine.load(app, TestModel.path) }
         assertEquals(16L shl 20, e.available)
         assertTrue(e.needed > 64L shl 20, "needed ${e.needed}")
 
         shadowOf(manager).setMemoryInfo(ActivityManager.MemoryInfo().apply { availMem = 4L shl 30 })
-        MoteEngine.load(app, TestModel.path, LoadOptions(contextLength = 256u)).use { assertNotNull(it.info) }
+        MoteEngine.load(app, TestModel.path, LoadOptions(contextLength = 256)).use { assertNotNull(it.info) }
 
         // An unfilled MemoryInfo (0) is no reading: the options stay as they were.
         shadowOf(manager).setMemoryInfo(ActivityManager.MemoryInfo())

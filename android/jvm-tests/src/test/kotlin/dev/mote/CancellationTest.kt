@@ -7,10 +7,14 @@ import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicReference
 import kotlin.test.assertEquals
+import kotlin.test.assertFalse
 import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
 import kotlin.test.assertTrue
 import kotlinx.coroutines.async
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.flow.collectIndexed
+import kotlinx.coroutines.flow.onEach
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
@@ -67,31 +71,91 @@ class CancellationTest {
         handle.close(); session.close(); raw.close()
     }
 
+    /**
+     * Structured cancellation of a stream. Greedy, this prompt does not end
+     * on its own early (see the control below), so the assertions fail if
+     * cancel() does nothing: the recorded reply would be tens to hundreds of
+     * tokens and take seconds. If the wrapper did not wait for the native
+     * side, isGenerating would still be true when the collection returns.
+     */
     @Test
-    fun collectorCancellationStopsGenerationAndKeepsThePartialReply() = runBlocking {
+    fun cancellingTheCollectorStopsGenerationAndLeavesTheSessionIdle() = runBlocking {
+        val long = 400
         engine.newSession().use { session ->
+            var thirdAt = 0L
+            val started = System.nanoTime()
             val pieces = withTimeout(60_000) {
-                session.stream("Write a long story about a cat.", TestModel.greedy(200)).take(3).toList()
+                session.stream("Count from one to five hundred, one number per line.", TestModel.greedy(long))
+                    .onEach { thirdAt = System.nanoTime() }
+                    .take(3)
+                    .toList()
             }
+            val idleAt = System.nanoTime()
+            // Checked before anything else can run: the collection itself must leave the session idle.
+            val generatingAfter = session.isGenerating
+            println("time to idle after cancel: ${(idleAt - thirdAt) / 1_000_000} ms (whole stream ${(idleAt - started) / 1_000_000} ms)")
             assertEquals(3, pieces.size)
-            // The worker notices the cancel within one token; wait for it to let go.
-            withTimeout(30_000) { while (session.isGenerating) delay(10) }
-            val reply = session.history[1].content
-            assertTrue(reply.startsWith(pieces.joinToString("")), "history '$reply' vs $pieces")
-            assertTrue(reply.length < 600, "generation ran on after cancellation: $reply")
+            assertFalse(generatingAfter, "the stream returned while the native turn still ran")
+            assertTrue(idleAt - thirdAt < 5_000_000_000, "cancellation took ${(idleAt - thirdAt) / 1_000_000} ms")
+
+            val partial = session.history[1].content
+            assertTrue(partial.startsWith(pieces.joinToString("")), "history '$partial' vs $pieces")
+            val partialTokens = engine.countTokens(partial)
+            assertTrue(partialTokens < 10, "generation ran on after cancellation: $partialTokens tokens, '$partial'")
+
+            // At once, with no polling: no Busy, and the turn sees the partial one.
+            val next = withTimeout(60_000) { session.send("Stop.", TestModel.greedy(4)) }
+            assertTrue(next.stats.generatedTokens > 0)
+            assertEquals(4, session.history.size)
         }
     }
 
     @Test
-    fun cancellingTheCallerCancelsSend() = runBlocking {
+    fun aStreamThatRanToTheEndWithoutCancelIsLong() = runBlocking {
+        // The control for the test above: the same prompt, uncancelled, does
+        // not end on its own within the first tokens.
         engine.newSession().use { session ->
-            val job = async { session.send("Tell me everything about the sea.", TestModel.greedy(200)) }
-            withTimeout(60_000) { while (!session.isGenerating) delay(5) }
-            delay(200)
-            job.cancel()
-            withTimeout(30_000) { while (session.isGenerating) delay(10) }
-            assertEquals(2, session.history.size)
+            val reply = withTimeout(120_000) {
+                session.send("Count from one to five hundred, one number per line.", TestModel.greedy(40))
+            }
+            assertEquals(FinishReason.MAX_TOKENS, reply.finish, reply.text)
         }
+    }
+
+    @Test
+    fun cancellingTheCallerCancelsSendAndJoinLeavesTheSessionIdle() = runBlocking {
+        engine.newSession().use { session ->
+            val tokens = java.util.concurrent.atomic.AtomicInteger()
+            val job = async {
+                session.send("Count from one to five hundred, one number per line.", TestModel.greedy(400)) {
+                    tokens.incrementAndGet()
+                }
+            }
+            withTimeout(60_000) { while (tokens.get() < 3) delay(5) }
+            val cancelledAt = System.nanoTime()
+            job.cancelAndJoin()
+            println("send: time to idle after cancelAndJoin: ${(System.nanoTime() - cancelledAt) / 1_000_000} ms")
+            assertFalse(session.isGenerating, "cancelAndJoin returned while the native turn still ran")
+            assertTrue(job.isCancelled)
+            assertEquals(2, session.history.size)
+            assertTrue(engine.countTokens(session.history[1].content) < 20, session.history[1].content)
+            // History edits need an idle session too.
+            session.truncateHistory(0)
+            val reply = withTimeout(60_000) { session.send("Hi", TestModel.greedy(4)) }
+            assertEquals(reply.text, session.history[1].content)
+        }
+    }
+
+    @Test
+    fun closeDuringAStreamEndsItWithCancelled() = runBlocking<Unit> {
+        val session = engine.newSession()
+        val error = runCatching {
+            withTimeout(60_000) {
+                session.stream("Count from one to five hundred, one number per line.", TestModel.greedy(400))
+                    .collectIndexed { i, _ -> if (i == 2) session.close() }
+            }
+        }.exceptionOrNull()
+        assertIs<MoteException.Cancelled>(error)
     }
 
     @Test

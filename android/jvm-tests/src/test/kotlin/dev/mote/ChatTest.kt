@@ -14,9 +14,9 @@ class ChatTest {
     fun infoDescribesTheLoadedModel() {
         val info = engine.info
         assertEquals("llama", info.architecture)
-        assertEquals(1024u, info.contextLength)
+        assertEquals(1024, info.contextLength)
         assertTrue(info.hasChatTemplate)
-        assertTrue(info.parameters in 100_000_000uL..200_000_000uL, "parameters ${info.parameters}")
+        assertTrue(info.parameters in 100_000_000L..200_000_000L, "parameters ${info.parameters}")
     }
 
     @Test
@@ -46,7 +46,7 @@ class ChatTest {
             )
             assertEquals(first.text, history[1].content)
             assertEquals(second.text, history[3].content)
-            assertTrue(first.stats.generatedTokens in 1u..8u)
+            assertTrue(first.stats.generatedTokens in 1..8)
             // Turn 2's prompt contains turn 1, so it is strictly longer.
             assertTrue(
                 second.stats.promptTokens > first.stats.promptTokens + first.stats.generatedTokens,

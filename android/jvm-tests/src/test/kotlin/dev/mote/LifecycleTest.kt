@@ -65,7 +65,7 @@ class LifecycleTest {
                 }
             }.map { withTimeout(120_000) { it.await() } }
             for ((reply, history) in replies) {
-                assertTrue(reply.stats.generatedTokens > 0u)
+                assertTrue(reply.stats.generatedTokens > 0)
                 assertEquals(reply.text, history[1].content)
             }
             // Same prompt shape, greedy: each session kept its own history.

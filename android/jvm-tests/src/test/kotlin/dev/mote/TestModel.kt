@@ -13,11 +13,11 @@ object TestModel {
         p
     }
 
-    val engine: MoteEngine by lazy { runBlocking { MoteEngine.load(path, LoadOptions(contextLength = 1024u)) } }
+    val engine: MoteEngine by lazy { runBlocking { MoteEngine.load(path, LoadOptions(contextLength = 1024)) } }
 
     /** Greedy and short: deterministic and fast enough for a 2-core CI box. */
     fun greedy(maxTokens: Int = 16) =
-        GenerationConfig(maxTokens = maxTokens.toUInt(), temperature = 0f, seed = 1uL)
+        GenerationConfig(maxTokens = maxTokens, temperature = 0f, seed = 1L)
 
     /** Resident set size of this process, from /proc (Linux hosts only). */
     fun rssBytes(): Long {

@@ -26,7 +26,7 @@ fun LoadOptions.withAvailableMemory(context: Context): LoadOptions {
     val available = availableMemoryBytes(context)
     // 0 is what an unfilled MemoryInfo holds, never a live reading: leave the
     // check to the native fallback instead of refusing every model.
-    return if (available > 0) copy(availableMemoryBytes = available.toULong()) else this
+    return if (available > 0) copy(availableMemoryBytes = available) else this
 }
 
 /** [MoteEngine.load] with the pre-load memory check fed by [availableMemoryBytes]. */

@@ -25,9 +25,13 @@ class EnergyMeter(source: String, estimate: Boolean = false) : AutoCloseable {
     /**
      * Stops recording and attributes the energy to [generatedTokens]. Read
      * [EnergyReport.valid], `estimate` and `lowConfidence` before showing numbers.
-     * @throws MoteException.InvalidArgument without Prefill/Decode marks or readings.
+     * @throws MoteException.InvalidArgument without Prefill/Decode marks or readings, or for a negative count.
      */
-    fun finish(generatedTokens: Long): EnergyReport = native { inner.finish(generatedTokens.toULong()) }
+    fun finish(generatedTokens: Long): EnergyReport {
+        // The only unsigned parameter left in the FFI: refuse what toULong would wrap.
+        if (generatedTokens < 0) throw MoteException.InvalidArgument("generatedTokens must not be negative, got $generatedTokens")
+        return native { inner.finish(generatedTokens.toULong()) }
+    }
 
     override fun close() = inner.close()
 

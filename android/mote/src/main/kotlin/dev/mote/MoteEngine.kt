@@ -62,7 +62,39 @@ class MoteEngine private constructor(private val inner: FfiEngine) : AutoCloseab
     /** Set when the previous load with the same [LoadOptions.stateDir] never finished. */
     val unfinishedLoad: UnfinishedLoad? get() = native { inner.unfinishedLoad() }
 
-    /** A session continued from a snapshot written by [ChatSession.saveSnapshot] or the memory policy. */
+    /** Tokens [text] takes as message content, e.g. to check it fits [ContextStatus.remaining]. */
+    fun countTokens(text: String): Int = native { inner.countTokens(text) }.toIntCount()
+
+    /**
+     * Tokens [messages] take as a prompt in the model's chat template, with the
+     * assistant's turn opened, exactly as a send would feed them.
+     */
+    fun countMessageTokens(messages: List<ChatMessage>): Int = native { inner.countMessageTokens(messages) }.toIntCount()
+
+    /** Inference threads running now; a thermal decision in force may run fewer than [setThreads] asked for. */
+    val threads: Int get() = native { inner.threads() }
+
+    /** Changes the inference threads (at least 1). A thermal cap in force still applies until the device cools. */
+    fun setThreads(threads: Int) = native { inner.setThreads(threads) }
+
+    /** What [onThermalState] does at SERIOUS and CRITICAL; starts as [defaultThermalPolicy]. */
+    var thermalPolicy: ThermalPolicy
+        get() = inner.thermalPolicy()
+        set(value) = inner.setThermalPolicy(value)
+
+    /**
+     * Applies [thermalPolicy] for [state], also to a reply in progress: SERIOUS
+     * or CRITICAL lowers the threads or paces tokens, a cooler state lifts the
+     * throttle. [MoteLifecycle] calls this from the platform's thermal listener.
+     * Returns what is now in force.
+     */
+    fun onThermalState(state: ThermalState): ThermalDecision = native { inner.onThermalState(state) }
+
+    /**
+     * A session continued from a snapshot written by [ChatSession.saveSnapshot]
+     * or the memory policy ([ChatSession.snapshotPath]).
+     * @throws MoteException.InvalidSnapshot if the file is damaged or not a snapshot.
+     */
     fun restoreSession(path: String): ChatSession = ChatSession(native { inner.restoreSession(path) })
 
     /** Starts a conversation. Sessions are independent and may run concurrently. */
@@ -75,3 +107,7 @@ class MoteEngine private constructor(private val inner: FfiEngine) : AutoCloseab
     /** Releases this handle; later calls throw [IllegalStateException]. */
     override fun close() = inner.close()
 }
+
+// Token counts fit an Int by far (contexts are thousands of tokens); saturate
+// rather than wrap for absurd inputs.
+private fun Long.toIntCount(): Int = coerceAtMost(Int.MAX_VALUE.toLong()).toInt()

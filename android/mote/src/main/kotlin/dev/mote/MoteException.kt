@@ -20,10 +20,17 @@ sealed class MoteException(message: String, cause: Throwable? = null) : Exceptio
     class InsufficientMemory(val needed: Long, val available: Long) :
         MoteException("not enough memory: needs $needed bytes, $available available")
 
+    /** The new message alone does not fit in the context window, whatever the policy. */
     class PromptTooLong(val tokens: Long, val context: Long) :
         MoteException("prompt too long: $tokens tokens, context holds $context")
 
-    /** The conversation filled the context window; call [ChatSession.reset]. */
+    /**
+     * Only under [ContextPolicy.FAIL]: the conversation plus the new message
+     * does not fit. Nothing was dropped or sent; make room with
+     * [ChatSession.removeMessage] / [ChatSession.truncateHistory] / [ChatSession.reset],
+     * or switch policy. (The other policies drop old turns instead, and a reply
+     * that fills the context mid-way ends normally with [FinishReason.CONTEXT_FULL].)
+     */
     class ContextFull(val context: Long) : MoteException("context full ($context tokens)")
 
     /** The generation was cancelled; the partial reply stays in the history. */
@@ -36,6 +43,9 @@ sealed class MoteException(message: String, cause: Throwable? = null) : Exceptio
 
     class Storage(val reason: String) : MoteException("storage error: $reason")
 
+    /** A snapshot file is damaged, truncated or not a snapshot; nothing was restored from it. */
+    class InvalidSnapshot(val reason: String) : MoteException("invalid snapshot: $reason")
+
     class Internal(val reason: String, cause: Throwable? = null) :
         MoteException("internal error: $reason", cause)
 }
@@ -44,14 +54,14 @@ internal fun FfiMoteException.toMoteException(): MoteException = when (this) {
     is FfiMoteException.ModelUnreadable -> MoteException.ModelUnreadable(path, reason)
     is FfiMoteException.InvalidModel -> MoteException.InvalidModel(reason)
     is FfiMoteException.UnsupportedModel -> MoteException.UnsupportedModel(reason)
-    is FfiMoteException.InsufficientMemory ->
-        MoteException.InsufficientMemory(needed.toLong(), available.toLong())
-    is FfiMoteException.PromptTooLong -> MoteException.PromptTooLong(tokens.toLong(), context.toLong())
-    is FfiMoteException.ContextFull -> MoteException.ContextFull(context.toLong())
+    is FfiMoteException.InsufficientMemory -> MoteException.InsufficientMemory(needed, available)
+    is FfiMoteException.PromptTooLong -> MoteException.PromptTooLong(tokens, context)
+    is FfiMoteException.ContextFull -> MoteException.ContextFull(context)
     is FfiMoteException.Cancelled -> MoteException.Cancelled()
     is FfiMoteException.Busy -> MoteException.Busy()
     is FfiMoteException.InvalidArgument -> MoteException.InvalidArgument(reason)
     is FfiMoteException.Storage -> MoteException.Storage(reason)
+    is FfiMoteException.InvalidSnapshot -> MoteException.InvalidSnapshot(reason)
     is FfiMoteException.Internal -> MoteException.Internal(reason, this)
 }
 

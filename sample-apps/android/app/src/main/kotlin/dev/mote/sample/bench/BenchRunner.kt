@@ -1,5 +1,6 @@
 package dev.mote.sample.bench
 
+import dev.mote.ContextPolicy
 import dev.mote.FinishReason
 import dev.mote.GenerationConfig
 import dev.mote.MoteEngine
@@ -35,6 +36,10 @@ class BenchRunner(
     private suspend fun measureOne(): RunRecord = newMeter().use { meter ->
         // A fresh session per run: every run prefills the same prompt from an empty cache.
         engine.newSession().use { session ->
+            // A measurement must stop when the context is full, not drop old
+            // turns and re-prefill the rest inside the decode window (what the
+            // default DROP_OLDEST would do): FAIL makes that a ContextFull.
+            session.contextPolicy = ContextPolicy.FAIL
             meter.start()
             meter.mark(Phase.IDLE_BEFORE)
             delay(plan.idleMs)
@@ -47,7 +52,7 @@ class BenchRunner(
             var message = plan.prompt
             while (generated < plan.genTokens) {
                 val config = GenerationConfig(
-                    maxTokens = (plan.genTokens - generated).toUInt(),
+                    maxTokens = (plan.genTokens - generated).toInt(),
                     // Greedy: every run produces the same tokens, so runs are comparable.
                     temperature = 0f,
                 )
@@ -57,6 +62,7 @@ class BenchRunner(
                         if (decodeStarted.compareAndSet(false, true)) meter.mark(Phase.DECODE)
                     }
                 } catch (e: MoteException.ContextFull) {
+                    // Under FAIL: the next continuation prompt no longer fits.
                     notes += "context_full_after:$generated"
                     break
                 } catch (e: MoteException.PromptTooLong) {
@@ -64,12 +70,12 @@ class BenchRunner(
                     break
                 }
                 turns += reply.stats
-                generated += reply.stats.generatedTokens.toLong()
+                generated += reply.stats.generatedTokens
                 if (reply.finish == FinishReason.CONTEXT_FULL) {
                     notes += "context_full_after:$generated"
                     break
                 }
-                if (reply.stats.generatedTokens == 0u) break
+                if (reply.stats.generatedTokens == 0) break
                 message = BenchPlan.CONTINUE_PROMPT
             }
             // The integrator needs Decode after Prefill even when nothing was generated.
@@ -111,7 +117,7 @@ internal fun decodeRate(turns: List<Stats>): Double {
     var tokens = 0.0
     var seconds = 0.0
     for (s in turns) {
-        if (s.decodeTokensPerS > 0.0 && s.generatedTokens > 0u) {
+        if (s.decodeTokensPerS > 0.0 && s.generatedTokens > 0) {
             tokens += s.generatedTokens.toDouble()
             seconds += s.generatedTokens.toDouble() / s.decodeTokensPerS
         }

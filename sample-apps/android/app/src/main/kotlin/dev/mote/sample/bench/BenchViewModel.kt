@@ -61,7 +61,7 @@ class BenchViewModel(app: Application) : AndroidViewModel(app) {
         step("loading ${modelFile.name}")
         // Its own engine, not the chat one: the options are the plan's, and no
         // lifecycle release can unmap the weights in the middle of a measurement.
-        val options = LoadOptions(threads = plan.threads.toUInt(), contextLength = plan.contextLength.toUInt())
+        val options = LoadOptions(threads = plan.threads, contextLength = plan.contextLength)
         val data = MoteEngine.load(app, modelFile.absolutePath, options).use { engine ->
             val sampler = BatterySampler(app)
             val runner = BenchRunner(

@@ -52,11 +52,11 @@ internal fun EnergyReport.toReport() = ReportEnergy(
     batteryPctPerHour = batteryPctPerHour,
     avgWatts = avgWatts,
     uncertaintyPct = uncertaintyPct,
-    samples = samples.toLong(),
+    samples = samples,
     valid = valid,
     lowConfidence = lowConfidence,
     flags = flags,
     baselineWatts = baselineWatts,
     durationS = durationS,
-    tokens = tokens.toLong(),
+    tokens = tokens,
 )

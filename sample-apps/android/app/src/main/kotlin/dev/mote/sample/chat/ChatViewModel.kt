@@ -4,7 +4,9 @@ import android.app.Application
 import android.net.Uri
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
+import dev.mote.ChatEvent
 import dev.mote.ChatSession
+import dev.mote.FinishReason
 import dev.mote.GenerationConfig
 import dev.mote.MoteException
 import dev.mote.sample.SampleApp
@@ -16,14 +18,12 @@ import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.cancelAndJoin
-import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
-import kotlinx.coroutines.withTimeoutOrNull
 
 /**
  * One conversation with the app's engine. The session lives here, not in the
@@ -88,7 +88,7 @@ class ChatViewModel(app: Application) : AndroidViewModel(app) {
             val info = engine.info
             val detail = String.format(
                 Locale.ROOT, "%s · %.0f M parameters · %.1f bits/weight · context %d",
-                info.architecture, info.parameters.toDouble() / 1e6, info.bitsPerWeight, info.contextLength.toInt(),
+                info.architecture, info.parameters.toDouble() / 1e6, info.bitsPerWeight, info.contextLength,
             )
             _state.update { it.copy(model = ModelState.Ready(file.name, detail)) }
         } catch (e: MoteException) {
@@ -109,20 +109,37 @@ class ChatViewModel(app: Application) : AndroidViewModel(app) {
             )
         }
         nextId += 2
+        // A stopped reply may still be winding down (its job is no longer active);
+        // joining it means this one starts on an idle session.
+        val previous = reply
         reply = viewModelScope.launch {
+            previous?.join()
             var timer: ReplyTimer? = null
             var footer: String? = null
             try {
-                s.awaitIdle()
                 val t = ReplyTimer().also { timer = it }
+                var finish: FinishReason? = null
                 // Collected on the main thread: the SDK hands pieces over from its worker.
-                s.stream(message, CHAT_CONFIG).collect { piece ->
-                    t.onPiece()
-                    append(answerId, piece)
+                s.events(message, CHAT_CONFIG).collect { event ->
+                    when (event) {
+                        is ChatEvent.Token -> {
+                            t.onPiece()
+                            append(answerId, event.text)
+                        }
+                        is ChatEvent.Done -> finish = event.reply.finish
+                    }
                 }
-                footer = t.summary() ?: "no reply"
+                footer = listOfNotNull(
+                    t.summary() ?: "no reply",
+                    "context full".takeIf { finish == FinishReason.CONTEXT_FULL },
+                    // The default DROP_OLDEST policy keeps the chat going by no longer
+                    // showing the model the oldest turns; say so rather than hide it.
+                    s.contextStatus.droppedMessages.takeIf { it > 0 }?.let { "$it early messages out of context" },
+                ).joinToString(" · ")
             } catch (e: CancellationException) {
-                // Cancelling the collection is what stops the generation (the stop button).
+                // Cancelling the collection is what stops the generation (the stop
+                // button); the SDK completes the cancellation only once the session
+                // is idle, so the next send or reset never sees Busy.
                 footer = listOfNotNull(timer?.summary(), "stopped").joinToString(" · ")
                 throw e
             } catch (e: MoteException) {
@@ -139,9 +156,9 @@ class ChatViewModel(app: Application) : AndroidViewModel(app) {
 
     fun newChat() {
         viewModelScope.launch {
+            // Returns once the native side let go of the session: reset cannot be Busy.
             reply?.cancelAndJoin()
             val s = session ?: return@launch
-            s.awaitIdle()
             try {
                 s.reset()
                 _state.update { it.copy(turns = emptyList(), notice = null) }
@@ -166,23 +183,14 @@ class ChatViewModel(app: Application) : AndroidViewModel(app) {
 
     private companion object {
         const val SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly."
-        val CHAT_CONFIG = GenerationConfig(maxTokens = 512u)
-    }
-}
-
-/**
- * A cancelled stream returns once no more pieces can arrive, but the native
- * worker needs up to about one token longer to let go of the session; until
- * then send and reset would fail with Busy.
- */
-private suspend fun ChatSession.awaitIdle() {
-    withTimeoutOrNull(5_000) {
-        while (isGenerating) delay(10)
+        val CHAT_CONFIG = GenerationConfig(maxTokens = 512)
     }
 }
 
 private fun describe(e: MoteException): String = when (e) {
-    is MoteException.ContextFull -> "The conversation filled the context: start a new chat."
+    // Thrown only under ContextPolicy.FAIL; this app keeps the default DROP_OLDEST,
+    // where old turns leave the context instead. Kept for a policy change.
+    is MoteException.ContextFull -> "The conversation no longer fits the context: start a new chat."
     is MoteException.PromptTooLong -> "That message is too long for this model's context."
     else -> e.message ?: e.toString()
 }

@@ -3,9 +3,9 @@ package dev.mote.sample.chat
 import java.util.Locale
 
 /**
- * Times a streamed reply from the app's side. The Flow carries text only (the
- * SDK's Stats come with `send`, not `stream`), so TTFT and speed are measured
- * here: TTFT from the call to the first piece (it includes prefill, like
+ * Times a streamed reply from the app's side, live: the SDK's Stats arrive
+ * only with the reply's final `ChatEvent.Done`, so TTFT and speed are measured
+ * here as the pieces come in: TTFT from the call to the first piece (it includes prefill, like
  * Stats.ttftMs), speed over the pieces after the first. A piece is one token
  * except where the SDK holds text back to complete a UTF-8 character or rule
  * out a stop string, so the rate can read slightly low, never high.

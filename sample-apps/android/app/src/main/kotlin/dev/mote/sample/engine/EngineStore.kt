@@ -42,6 +42,6 @@ class EngineStore(
 
     companion object {
         /** Enough for a few turns with a small model; 0 would take the model's (capped) default. */
-        val CHAT_OPTIONS = LoadOptions(contextLength = 2048u)
+        val CHAT_OPTIONS = LoadOptions(contextLength = 2048)
     }
 }
