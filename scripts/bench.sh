@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Mote vs llama.cpp on the two real models, interleaved run by run so drift in
-# machine load hits both sides alike.
+# Mote vs llama.cpp on this host, interleaved run by run so drift in machine
+# load hits both sides alike, on the real models and optionally the full-size
+# synthetic ones (Qwen3-0.6B, Llama-3.2-1B/3B shapes).
 #
-# Usage: scripts/bench.sh [--rounds N] [--reps N] [--threads "1 2"] [--tokens N]
-#                         [--out bench-results.json] [--no-wait]
+# Usage: scripts/bench.sh [--models "smollm2 gemma3"] [--rounds N] [--reps N]
+#                         [--threads "1 2"] [--tokens N] [--out FILE.json]
+#                         [--icount FILE.json] [--no-wait]
+#   --models   names (see scripts/lib/models.sh): smollm2, gemma3, full-size
+#              names such as qwen3-0.6b.q4_k_m, or GGUF paths
+#   --out      JSON results (default target/bench/bench-results.json); an HTML
+#              page with plots is written beside it (same name, .html)
+#   --icount   scripts/icount-e2e.sh's JSON (default target/icount-e2e.json if
+#              present): its AArch64 instruction ratios join the table
 #
-# llama.cpp is built once from the llama.cpp vendored in the PyPI sdist
-# llama-cpp-python==$LLAMA_PY_VERSION into ~/.cache/mote/llama.cpp-$LLAMA_PY_VERSION
-# (only the llama-bench target, CPU backend, llama.cpp's default GGML_NATIVE=ON,
-# i.e. compiled for this very CPU). Mote is the ordinary release build: generic
-# x86-64 baseline, SIMD picked at run time.
+# llama.cpp is the reference build of scripts/llama-cpp-build.sh (the copy in
+# the PyPI sdist llama-cpp-python==0.3.36, GGML_NATIVE=ON, i.e. compiled for
+# this very CPU, but with AMX switched off: some VMs list AMX in cpuid while
+# `tilezero` raises SIGILL). Mote is the ordinary release build: generic
+# x86-64 baseline, SIMD picked at run time. Both use an f16 KV cache.
 #
 # Each round runs llama-bench and `mote bench --json` once per model and thread
 # count (order alternating between rounds), each under /usr/bin/time -v for
-# peak RSS. Prints a table with Mote/llama.cpp ratios, the decode bandwidth
-# ceiling, and writes everything to --out.
+# peak RSS. scripts/bench_report.py prints the table with Mote/llama.cpp
+# ratios and the decode bandwidth ceiling, and writes the JSON and HTML.
 set -euo pipefail
 
 LLAMA_PY_VERSION=0.3.36
@@ -22,7 +30,9 @@ ROUNDS=3
 REPS=3
 THREADS="1 2"
 TOKENS=128
-OUT=bench-results.json
+MODELS="smollm2 gemma3"
+OUT=target/bench/bench-results.json
+ICOUNT=target/icount-e2e.json
 WAIT=1
 # DRAM read bandwidth measured on this machine class (see docs/NOTES): GB/s per thread count.
 BW_1=${MOTE_BW_1:-13.7}
@@ -35,33 +45,17 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --tokens) TOKENS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --models) MODELS=$2; shift 2 ;;
+    --icount) ICOUNT=$2; shift 2 ;;
     --no-wait) WAIT=0; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cache="$HOME/.cache/mote/llama.cpp-$LLAMA_PY_VERSION"
-LLAMA_FLAGS="-DGGML_NATIVE=ON -DGGML_CPU=ON -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release"
 log() { echo "bench.sh: $*" >&2; }
-
-build_llama_bench() {
-  if [ -x "$cache/bin/llama-bench" ]; then return; fi
-  log "building llama-bench from llama-cpp-python==$LLAMA_PY_VERSION (one-off, several minutes)"
-  local tmp; tmp=$(mktemp -d)
-  python3 -m pip download --quiet --no-deps --no-binary :all: --disable-pip-version-check \
-    -d "$tmp" "llama-cpp-python==$LLAMA_PY_VERSION" >&2
-  tar xzf "$tmp"/llama_cpp_python-$LLAMA_PY_VERSION.tar.gz -C "$tmp"
-  local src="$tmp/llama_cpp_python-$LLAMA_PY_VERSION/vendor/llama.cpp"
-  # shellcheck disable=SC2086
-  cmake -S "$src" -B "$tmp/build" $LLAMA_FLAGS -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
-  cmake --build "$tmp/build" --target llama-bench -j "$(nproc)" >&2
-  mkdir -p "$cache/bin"
-  cp "$tmp/build/bin/llama-bench" "$cache/bin/"
-  echo "$LLAMA_FLAGS" > "$cache/FLAGS"
-  rm -rf "$tmp"
-}
+source "$root/scripts/lib/models.sh"
 
 wait_idle() {
   [ "$WAIT" = 1 ] || return 0
@@ -73,12 +67,12 @@ wait_idle() {
   done
 }
 
-build_llama_bench
+llama="$("$root/scripts/llama-cpp-build.sh")/llama-bench"
 log "building mote (release)"
 (cd "$root" && cargo build --release -q -p mote-cli) >&2
-mote="$root/target/release/mote"
-llama="$cache/bin/llama-bench"
-mapfile -t models < <("$root/scripts/fetch-models.sh" all | awk '{print $2}')
+mote="${CARGO_TARGET_DIR:-$root/target}/release/mote"
+models=()
+for m in $MODELS; do models+=("$(model_path "$m")"); done
 
 raw=$(mktemp -d)
 trap 'rm -rf "$raw"' EXIT
@@ -106,7 +100,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-python3 "$root/scripts/bench_report.py" --index "$raw/index" --out "$OUT" --tokens "$TOKENS" \
-  --bw "1=$BW_1,2=$BW_2" --llama-flags "$(cat "$cache/FLAGS" 2>/dev/null || echo "$LLAMA_FLAGS")"
-
-"$root/scripts/icount-aarch64.sh" || true
+mkdir -p "$(dirname "$OUT")"
+python3 "$root/scripts/bench_report.py" --index "$raw/index" --out "$OUT" --html "${OUT%.json}.html" \
+  --tokens "$TOKENS" --bw "1=$BW_1,2=$BW_2" --icount "$ICOUNT" \
+  --llama-flags "scripts/llama-cpp-build.sh: GGML_NATIVE=ON, AMX off, static, CPU only"

@@ -7,6 +7,7 @@ token (weights plus the KV cache at the mean decode depth) over the machine's
 DRAM read bandwidth: no decoder on this hardware can beat it.
 """
 import argparse
+import html
 import json
 import os
 import re
@@ -135,6 +136,84 @@ def mean(v):
     return statistics.fmean(v) if v else None
 
 
+def load_icount(path):
+    """The per-token instruction ratios of scripts/icount-e2e.sh, if it has run."""
+    if not path or not os.path.exists(path):
+        return []
+    try:
+        doc = json.load(open(path))
+    except ValueError:
+        print(f"bench_report: {path} is not JSON; no AArch64 figures", file=sys.stderr)
+        return []
+    return [{"cpu": r["cpu"], "model": r["model"], "phase": r["phase"], "ratio": r["ratio_mote_over_llama"],
+             "mote_per_token": r["mote"]["per_token"], "llama_per_token": r["llama"]["per_token"],
+             "date": r.get("date"), "mote_rev": r.get("mote_rev")} for r in doc.get("results", [])]
+
+
+def svg_bars(title, items, ref=1.0):
+    """A horizontal bar chart of ratios with a line at `ref` (parity)."""
+    items = [(k, v) for k, v in items if v is not None]
+    if not items:
+        return ""
+    top = max(max(v for _, v in items), ref) * 1.1
+    bar_h, left, width = 18, 260, 420
+    h = 30 + bar_h * len(items) + 20
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 60}" height="{h}" role="img">',
+           f'<text x="4" y="16" font-weight="bold">{html.escape(title)}</text>']
+    for i, (label, v) in enumerate(items):
+        y = 26 + i * bar_h
+        w = width * v / top
+        colour = "#2a9d8f" if v >= ref else "#e76f51"
+        out.append(f'<text x="4" y="{y + 13}" font-size="12">{html.escape(label)}</text>')
+        out.append(f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 4}" fill="{colour}"/>')
+        out.append(f'<text x="{left + w + 4:.1f}" y="{y + 13}" font-size="12">{v:.2f}</text>')
+    x = left + width * ref / top
+    out.append(f'<line x1="{x:.1f}" y1="22" x2="{x:.1f}" y2="{h - 14}" stroke="#333" stroke-dasharray="4 3"/>')
+    out.append(f'<text x="{x - 12:.1f}" y="{h - 2}" font-size="11">{ref:g}</text></svg>')
+    return "\n".join(out)
+
+
+def render_html(result):
+    """One self-contained page: the table and ratio plots (no scripts, no network)."""
+    rows = result["rows"]
+    lab = lambda r: f"{r['model'][:30]} t={r['threads']}"
+    f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
+    trs = "\n".join(
+        f"<tr><td>{html.escape(r['model'])}</td><td>{r['threads']}</td><td>{f(r['mote_pp'])}</td><td>{f(r['llama_pp'])}</td>"
+        f"<td>{f(r['ratio_pp'], 2)}</td><td>{f(r['mote_tg'])}</td><td>{f(r['llama_tg'])}</td><td>{f(r['ratio_tg'], 2)}</td>"
+        f"<td>{f(r['mote_rss'] and r['mote_rss'] / 2**20)}</td><td>{f(r['llama_rss'] and r['llama_rss'] / 2**20)}</td>"
+        f"<td>{f(r['ratio_rss'], 2)}</td><td>{f(r.get('mote_tg_pct_of_ceiling'), 0)}</td></tr>" for r in rows)
+    ic = result["aarch64_instructions"]
+    ic_rows = "\n".join(f"<tr><td>{html.escape(r['cpu'])}</td><td>{html.escape(r['model'])}</td><td>{r['phase']}</td>"
+                        f"<td>{r['mote_per_token']:,.0f}</td><td>{r['llama_per_token']:,.0f}</td><td>{r['ratio']:.3f}</td>"
+                        f"<td>{html.escape(str(r.get('mote_rev')))}</td></tr>" for r in ic)
+    plots = [
+        svg_bars("Prefill tokens/s, Mote / llama.cpp (higher is better)", [(lab(r), r["ratio_pp"]) for r in rows]),
+        svg_bars("Decode tokens/s, Mote / llama.cpp (higher is better)", [(lab(r), r["ratio_tg"]) for r in rows]),
+        svg_bars("Peak RSS, llama.cpp / Mote (higher is better)",
+                 [(lab(r), r["ratio_rss"] and 1 / r["ratio_rss"]) for r in rows]),
+        svg_bars("AArch64 instructions per token, llama.cpp / Mote (higher is better)",
+                 [(f"{r['model'][:18]} {r['cpu']} {r['phase']}", 1 / r["ratio"]) for r in ic]),
+    ]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Mote vs llama.cpp</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:72em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}td:first-child{{text-align:left}}</style></head>
+<body><h1>Mote vs llama.cpp</h1>
+<p>Host SIMD: {html.escape(result['host_simd'])}. Mote: {html.escape(result['mote_build'])}.
+llama.cpp: {html.escape(result['llama_cpp_build'])}. pp{result['tokens']} / tg{result['tokens']}; ratios are Mote / llama.cpp,
+measured in the same run, interleaved.</p>
+<table><tr><th>model</th><th>threads</th><th>pp Mote</th><th>pp llama</th><th>ratio</th><th>tg Mote</th><th>tg llama</th>
+<th>ratio</th><th>RSS Mote MiB</th><th>RSS llama MiB</th><th>ratio</th><th>decode % of bandwidth ceiling</th></tr>
+{trs}</table>
+<h2>AArch64 instructions per token (qemu-aarch64, 1 thread)</h2>
+{'<table><tr><th>cpu</th><th>model</th><th>phase</th><th>Mote</th><th>llama.cpp</th><th>Mote / llama.cpp</th><th>Mote rev</th></tr>' + ic_rows + '</table>' if ic else '<p>Not measured in this run (scripts/icount-e2e.sh).</p>'}
+<h2>Plots</h2>
+{''.join(f'<div>{p}</div>' for p in plots if p)}
+</body></html>
+"""
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", required=True)
@@ -142,6 +221,8 @@ def main():
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--bw", default="1=13.7,2=27.7")
     ap.add_argument("--llama-flags", default="")
+    ap.add_argument("--html", help="also write an HTML page with plots here")
+    ap.add_argument("--icount", help="scripts/icount-e2e.sh JSON to merge (AArch64 instruction ratios)")
     a = ap.parse_args()
     bw = {int(k): float(v) for k, v in (p.split("=") for p in a.bw.split(","))}
     runs = load_runs(a.index, a.tokens)
@@ -160,7 +241,8 @@ def main():
         # Mote decodes right after the pp prompt (depth tokens..2·tokens);
         # llama-bench's tg test starts from an empty context (depth 0..tokens).
         depth_m, depth_l = a.tokens + a.tokens // 2, a.tokens // 2
-        w, kv_m = decode_bytes(r["path"], depth_m, 4)
+        # Both sides keep the KV cache in f16 (Mote's default since issue 11).
+        w, kv_m = decode_bytes(r["path"], depth_m, 2)
         _, kv_l = decode_bytes(r["path"], depth_l, 2)
         b = bw.get(threads)
         if b:
@@ -202,10 +284,19 @@ def main():
         "mote_build": "release, generic x86-64, run-time ISA dispatch",
         "llama_cpp_build": f"llama-cpp-python sdist vendored llama.cpp; {a.llama_flags}",
         "rows": rows,
+        "aarch64_instructions": load_icount(a.icount),
     }
     with open(a.out, "w") as fh:
         json.dump(result, fh, indent=2)
     print(f"\nwrote {a.out}")
+    if result["aarch64_instructions"]:
+        print("\nAArch64 instructions per token, Mote / llama.cpp (scripts/icount-e2e.sh):")
+        for r in result["aarch64_instructions"]:
+            print(f"  {r['cpu']:<11} {r['model']:<24} {r['phase']:<8} {r['ratio']:.3f}")
+    if a.html:
+        with open(a.html, "w") as fh:
+            fh.write(render_html(result))
+        print(f"wrote {a.html}")
 
 
 if __name__ == "__main__":

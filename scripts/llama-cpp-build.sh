@@ -20,7 +20,7 @@ build="$out/build"
 jobs=${JOBS:-2}
 log() { echo "llama-cpp-build: $*" >&2; }
 
-tools=(llama-tokenize llama-perplexity llama-completion llama-quantize)
+tools=(llama-tokenize llama-perplexity llama-completion llama-quantize llama-bench)
 ref_src="$root/scripts/reference/mote_reference.cpp"
 noamx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 cmake_args=(

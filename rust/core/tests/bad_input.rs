@@ -118,7 +118,7 @@ fn hostile_counts_do_not_allocate() {
 fn random_corruption_never_panics() {
     let meta = vec![
         ("general.architecture", Value::String("llama".into())),
-        ("tokenizer.ggml.tokens", Value::Array(vec![Value::String("a".into()), Value::String("b".into())])),
+        ("tokenizer.ggml.tokens", Value::array(vec![Value::String("a".into()), Value::String("b".into())])),
         ("llama.context_length", Value::U32(64)),
     ];
     let data = vec![1u8; 34 * 2];
@@ -167,4 +167,65 @@ fn a_prompt_longer_than_the_context_is_refused_and_the_session_survives() {
 fn a_context_length_beyond_the_model_is_refused() {
     let e = Engine::load(&common::model_path("smollm2"), LoadOptions { context_length: 1 << 20, ..Default::default() }).err().unwrap();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+}
+
+/// `general.alignment` may legally be 1, but tensor data that lands unaligned
+/// for its type is refused by name instead of reaching a misaligned read.
+#[test]
+fn tensor_data_misaligned_for_its_type_is_invalid() {
+    // An f16 tensor of one value (2 bytes), then an f32 one, packed with alignment 1.
+    let build = |name: &str, alignment: u32| {
+        let mut meta = arch_meta("llama");
+        meta.push(("general.alignment", Value::U32(alignment)));
+        meta.push(("general.name", Value::String(name.into())));
+        common::write_gguf(&meta, &[("half", &[1], 1, &[0, 0]), ("float", &[4], 0, &[0; 16])])
+    };
+    // Pad the name so that the data starts 4-aligned: the f32 tensor then sits at 2 mod 4.
+    let pad = (4 - (build("", 1).len() - 18) % 4) % 4;
+    let bytes = build(&"x".repeat(pad), 1);
+    assert_eq!((bytes.len() - 18) % 4, 0);
+    let file = write_temp(&bytes);
+    match GgufFile::open(file.path()) {
+        Err(Error::InvalidModel(m)) => assert!(m.contains("float") && m.contains("aligned"), "{m}"),
+        other => panic!("expected InvalidModel, got {:?}", other.map(|_| ())),
+    }
+    // The same tensors with the default alignment parse.
+    let mut meta = arch_meta("llama");
+    meta.push(("general.alignment", Value::U32(32)));
+    let file = write_temp(&common::write_gguf(&meta, &[("half", &[1], 1, &[0, 0]), ("float", &[4], 0, &[0; 16])]));
+    assert!(GgufFile::open(file.path()).is_ok());
+}
+
+/// A metadata array costs about its size in the file, whatever its item type:
+/// a 48 MB file whose arrays claim tens of millions of items parses (or fails)
+/// inside a 640 MiB address space. As `Vec<Value>` (32 bytes an item) the u8
+/// array alone took 1.5 GB.
+#[test]
+fn hostile_metadata_arrays_stay_within_the_memory_bound() {
+    if !common::under_address_space_limit("hostile_metadata_arrays_stay_within_the_memory_bound", 640 << 20) {
+        return;
+    }
+    const N: usize = 48 << 20;
+    let cases: Vec<(&str, u32, usize)> = vec![("u8", 0, 1), ("u16", 2, 2), ("u32", 4, 4), ("bool", 7, 1), ("string", 8, 8)];
+    for (what, ty, item) in cases {
+        // One key holding an array of N / item items of `ty`, all zero bytes
+        // (zero-length strings, false, 0).
+        let mut b = b"GGUF".to_vec();
+        b.extend_from_slice(&3u32.to_le_bytes());
+        b.extend_from_slice(&0u64.to_le_bytes());
+        b.extend_from_slice(&1u64.to_le_bytes());
+        let key = "tokenizer.ggml.scores";
+        b.extend_from_slice(&(key.len() as u64).to_le_bytes());
+        b.extend_from_slice(key.as_bytes());
+        b.extend_from_slice(&9u32.to_le_bytes());
+        b.extend_from_slice(&ty.to_le_bytes());
+        b.extend_from_slice(&((N / item) as u64).to_le_bytes());
+        b.resize(b.len() + N, 0);
+        let file = write_temp(&b);
+        drop(b);
+        let g = GgufFile::open(file.path()).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let a = g.get(key).and_then(Value::as_array).expect("an array");
+        assert_eq!(a.len(), N / item, "{what}");
+        println!("{what}: {} items parsed", a.len());
+    }
 }

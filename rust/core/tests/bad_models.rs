@@ -50,9 +50,13 @@ impl Tiny {
             ("blk.0.ffn_up.weight".into(), vec![E, FF]),
             ("blk.0.ffn_down.weight".into(), vec![FF, E]),
         ];
-        if arch == "qwen3" {
+        if arch == "qwen3" || arch == "gemma3" {
             tensors.push(("blk.0.attn_q_norm.weight".into(), vec![head_dim]));
             tensors.push(("blk.0.attn_k_norm.weight".into(), vec![head_dim]));
+        }
+        if arch == "gemma3" {
+            tensors.push(("blk.0.post_attention_norm.weight".into(), vec![E]));
+            tensors.push(("blk.0.post_ffw_norm.weight".into(), vec![E]));
         }
         Self { arch, meta, tensors }
     }
@@ -158,4 +162,10 @@ fn bad_rope_factor_tables_are_refused() {
     let zero = Tiny::new("llama", 4).tensor("rope_freqs.weight", &[2]);
     zero.load().unwrap(); // well-formed factors load
     invalid(Tiny::new("llama", 4).tensor("rope_freqs.weight", &[3]).load(), "rope_freqs.weight");
+}
+
+#[test]
+fn a_gemma3_sliding_window_of_zero_is_refused() {
+    invalid(Tiny::new("gemma3", 4).with("attention.sliding_window", Value::U32(0)).load(), "sliding_window is 0");
+    Tiny::new("gemma3", 4).with("attention.sliding_window", Value::U32(2)).load().unwrap();
 }

@@ -165,8 +165,8 @@ fn synthetic(tokens: &[&str]) -> (GgufFile, Tokenizer) {
     let md = vec![
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         ("tokenizer.ggml.pre", Value::String("gpt-2".into())),
-        ("tokenizer.ggml.tokens", Value::Array(tokens.iter().map(|t| Value::String((*t).into())).collect())),
-        ("tokenizer.ggml.merges", Value::Array(vec![])),
+        ("tokenizer.ggml.tokens", Value::array(tokens.iter().map(|t| Value::String((*t).into())).collect())),
+        ("tokenizer.ggml.merges", Value::array(vec![])),
     ];
     let g = GgufFile::from_bytes(common::write_gguf(&md, &[])).unwrap();
     let tok = Tokenizer::from_gguf(&g).unwrap();
@@ -222,9 +222,9 @@ fn an_unparsable_model_template_is_an_error_unless_overridden() {
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         (
             "tokenizer.ggml.tokens",
-            Value::Array(["a", "<|im_start|>", "<|im_end|>"].iter().map(|t| Value::String((*t).into())).collect()),
+            Value::array(["a", "<|im_start|>", "<|im_end|>"].iter().map(|t| Value::String((*t).into())).collect()),
         ),
-        ("tokenizer.ggml.merges", Value::Array(vec![])),
+        ("tokenizer.ggml.merges", Value::array(vec![])),
         ("tokenizer.chat_template", Value::String("{% for m in messages %}{{ m.content".into())),
     ];
     let g = GgufFile::from_bytes(common::write_gguf(&md, &[])).unwrap();
@@ -325,4 +325,52 @@ fn indent_keeps_jinja2_quirks() {
 fn generation_blocks_render_their_body() {
     let src = "{% for m in messages %}{% set x = 'outer' %}{%- generation -%}\n  [{{ m.content }}]{% set x = 'inner' %}\n{%- endgeneration %}{{ x }}{% endfor %}";
     assert_eq!(hf(src, None), "[Hi]outer");
+}
+
+/// Single operations that would allocate gigabytes (a 2e9-wide field, a
+/// replace or join that squares a string) end in a template error or a
+/// bounded result inside a 1 GiB address space, never an abort. Each output
+/// is piped into `length`, so the output cap is not what stops them.
+#[test]
+fn allocation_bombs_are_bounded() {
+    if !common::under_address_space_limit("allocation_bombs_are_bounded", 1 << 30) {
+        return;
+    }
+    let (_, tok) = load("smollm2");
+    let s20k = "{% set s = 'x' * 20000 %}";
+    let cases = [
+        "{{ ('x' | indent(2000000000, true)) | length }}".to_string(),
+        "{{ ('a\nb' | indent('x' * 2000)) | length }}".to_string(),
+        "{{ ({'a': [1, 2]} | tojson(indent=2000000000)) | length }}".to_string(),
+        "{{ '{:>2000000000}'.format('x') | length }}".to_string(),
+        "{{ '{:>{}}'.format('x', 2000000000) | length }}".to_string(),
+        "{{ '{:.2000000000f}'.format(1.5) | length }}".to_string(),
+        "{{ ('%2000000000s' | format('x')) | length }}".to_string(),
+        "{{ ('%*s' | format(2000000000, 'x')) | length }}".to_string(),
+        "{{ 'x'.rjust(2000000000) | length }}".to_string(),
+        format!("{s20k}{{{{ s.replace('x', s) | length }}}}"),
+        format!("{s20k}{{{{ s | replace('x', s) | length }}}}"),
+        format!("{s20k}{{{{ s.replace('', s) | length }}}}"),
+        format!("{s20k}{{{{ s.join(range(20000) | map('string')) | length }}}}"),
+        format!("{s20k}{{{{ range(20000) | map('string') | join(s) | length }}}}"),
+    ];
+    for src in &cases {
+        let t = ChatTemplate::from_source(src, &tok).unwrap();
+        match t.render(&chat(None), true) {
+            Err(Error::Template(m)) => println!("{src}: {m}"),
+            Ok(out) => {
+                let n: usize = out.trim().parse().unwrap_or_else(|_| panic!("{src}: {out}"));
+                assert!(n <= 4 << 20, "{src}: {n} bytes");
+                println!("{src}: bounded to {n}");
+            }
+            Err(e) => panic!("{src}: {e:?}"),
+        }
+    }
+    // Ordinary uses are untouched.
+    let t = ChatTemplate::from_source(
+        "{{ 'a-b'.replace('-', '+') }} {{ 'a-b' | replace('-', '', 1) }} {{ '{:>4}'.format('x') }} {{ '%3d' | format(7) }} {{ ', '.join(['x', 'y']) }} {{ [1, 2] | join('|') }}",
+        &tok,
+    )
+    .unwrap();
+    assert_eq!(t.render(&chat(None), true).unwrap(), "a+b ab    x   7 x, y 1|2");
 }

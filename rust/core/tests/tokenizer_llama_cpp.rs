@@ -110,7 +110,7 @@ fn every_reference_file_is_tested_and_the_text_set_is_varied() {
 // ---- pre-tokenizer names ----
 
 fn bpe_metadata(pre: Option<&str>) -> Vec<(&'static str, Value)> {
-    let strings = |items: &[&str]| Value::Array(items.iter().map(|s| Value::String((*s).into())).collect());
+    let strings = |items: &[&str]| Value::array(items.iter().map(|s| Value::String((*s).into())).collect());
     let mut md = vec![
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         ("tokenizer.ggml.tokens", strings(&["a", "b", "ab", "Ġ", "1", "2", "3"])),

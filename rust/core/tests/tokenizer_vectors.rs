@@ -184,7 +184,7 @@ fn end_of_generation_tokens() {
 // ---- synthetic vocabularies and bad metadata ----
 
 fn strings(items: &[&str]) -> Value {
-    Value::Array(items.iter().map(|s| Value::String((*s).into())).collect())
+    Value::array(items.iter().map(|s| Value::String((*s).into())).collect())
 }
 
 fn build(metadata: &[(&str, Value)]) -> mote_core::Result<Tokenizer> {
@@ -200,8 +200,8 @@ fn tiny_spm(extra: &[(&str, Value)]) -> Vec<(&'static str, Value)> {
     let mut md: Vec<(&'static str, Value)> = vec![
         ("tokenizer.ggml.model", Value::String("llama".into())),
         ("tokenizer.ggml.tokens", strings(&tokens)),
-        ("tokenizer.ggml.scores", Value::Array(scores.iter().map(|&s| Value::F32(s)).collect())),
-        ("tokenizer.ggml.token_type", Value::Array(types.iter().map(|&t| Value::I32(t)).collect())),
+        ("tokenizer.ggml.scores", Value::array(scores.iter().map(|&s| Value::F32(s)).collect())),
+        ("tokenizer.ggml.token_type", Value::array(types.iter().map(|&t| Value::I32(t)).collect())),
     ];
     for (k, v) in extra {
         let key: &'static str = Box::leak(k.to_string().into_boxed_str());
@@ -240,9 +240,9 @@ fn missing_or_garbled_metadata_is_a_typed_error() {
     assert!(invalid(build(&without("tokenizer.ggml.tokens"))));
     assert!(invalid(build(&replaced("tokenizer.ggml.model", Value::U32(1)))));
     assert!(invalid(build(&replaced("tokenizer.ggml.tokens", Value::String("a".into())))));
-    assert!(invalid(build(&replaced("tokenizer.ggml.tokens", Value::Array(vec![Value::U8(1)])))));
-    assert!(invalid(build(&replaced("tokenizer.ggml.tokens", Value::Array(vec![])))));
-    assert!(invalid(build(&replaced("tokenizer.ggml.scores", Value::Array(vec![Value::F32(0.0)])))));
+    assert!(invalid(build(&replaced("tokenizer.ggml.tokens", Value::array(vec![Value::U8(1)])))));
+    assert!(invalid(build(&replaced("tokenizer.ggml.tokens", Value::array(vec![])))));
+    assert!(invalid(build(&replaced("tokenizer.ggml.scores", Value::array(vec![Value::F32(0.0)])))));
     let mut bad_flag = tiny_spm(&[]);
     bad_flag.push(("tokenizer.ggml.add_bos_token", Value::String("yes".into())));
     assert!(invalid(build(&bad_flag)));
@@ -270,7 +270,7 @@ fn synthetic_byte_level_bpe() {
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         ("tokenizer.ggml.pre", Value::String("gpt-2".into())),
         ("tokenizer.ggml.tokens", strings(&tokens)),
-        ("tokenizer.ggml.token_type", Value::Array(types.iter().map(|&t| Value::I32(t)).collect())),
+        ("tokenizer.ggml.token_type", Value::array(types.iter().map(|&t| Value::I32(t)).collect())),
         ("tokenizer.ggml.merges", strings(&["Ġ h", "Ġh i", "h i", "x y"])),
         ("tokenizer.ggml.eos_token_id", Value::U32(0)),
     ];

@@ -37,7 +37,10 @@ pub fn models_dir() -> PathBuf {
 pub fn ensure(src: &ModelSource) -> Result<PathBuf, String> {
     let dir = models_dir();
     let out = dir.join(src.file_name);
-    if out.exists() && sha256_file(&out).map_err(|e| e.to_string())? == src.sha256 {
+    if out.is_dir() {
+        return Err(format!("{} is a directory, not a model file: move it away", out.display()));
+    }
+    if out.exists() && sha256_file(&out).map_err(|e| format!("read {}: {e}", out.display()))? == src.sha256 {
         return Ok(out);
     }
     fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;

@@ -73,6 +73,15 @@ impl GgmlType {
         }
     }
 
+    /// The alignment its data needs in memory: f32 rows are read as `f32`s,
+    /// and every other type starts with 16-bit halves (values or block scales).
+    pub fn align(self) -> usize {
+        match self {
+            Self::F32 => 4,
+            _ => 2,
+        }
+    }
+
     pub fn is_quantized(self) -> bool {
         self.block_len() > 1
     }

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use dtype::GgmlType;
-pub use value::Value;
+pub use value::{Array, Strings, Value};
 
 use reader::Reader;
 
@@ -24,6 +24,11 @@ use crate::error::Error;
 const MAGIC: &[u8; 4] = b"GGUF";
 const MAX_DIMS: usize = 4;
 const DEFAULT_ALIGNMENT: u64 = 32;
+/// Real files hold a few dozen keys and at most a few thousand tensors; each
+/// costs a fixed in-memory entry, so these counts bound the parse's memory
+/// where the file's size alone would allow millions.
+const MAX_METADATA_KEYS: usize = 1 << 16;
+const MAX_TENSORS: usize = 1 << 16;
 
 /// Detailed parse failures; they reach callers as [`Error::InvalidModel`] or
 /// [`Error::UnsupportedModel`].
@@ -137,6 +142,11 @@ impl GgufFile {
         // Each tensor info takes at least 8 (name len) + 4 + 8 + 4 + 8 bytes, each kv 8 + 4 + 1.
         let n_tensors = r.count(32, "tensor count")?;
         let n_kv = r.count(13, "metadata count")?;
+        if n_tensors > MAX_TENSORS || n_kv > MAX_METADATA_KEYS {
+            return Err(GgufError::Invalid(format!(
+                "{n_tensors} tensors and {n_kv} metadata keys (at most {MAX_TENSORS} and {MAX_METADATA_KEYS})"
+            )));
+        }
 
         let mut metadata = BTreeMap::new();
         for _ in 0..n_kv {
@@ -213,6 +223,17 @@ impl GgufFile {
                 bad(format!("data [{offset}, +{size}) runs past the end of the file ({data_len} data bytes)"))
             })?;
             let _ = end;
+            // general.alignment may be as small as 1: data that lands unaligned
+            // for its type would be read through misaligned references.
+            // Checked on the address: a map is page-aligned, bytes handed to
+            // `from_bytes` need not be.
+            let at = data_start + offset;
+            if (buf.as_ptr() as u64).wrapping_add(at) % dtype.align() as u64 != 0 {
+                return Err(bad(format!(
+                    "{dtype} data at file offset {at} is not {}-byte aligned (general.alignment = {alignment})",
+                    dtype.align()
+                )));
+            }
             if by_name.insert(name.clone(), tensors.len()).is_some() {
                 return Err(bad("duplicate tensor name".into()));
             }

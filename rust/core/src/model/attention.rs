@@ -33,6 +33,15 @@ const PARALLEL_MACS: usize = 48 * 1024;
 /// already hold positions `0..start + seq`. Writes `[seq][n_head][head_dim]` to `out`.
 pub fn attend(pool: &ThreadPool, s: &AttnShape, q: &[f32], kv: LayerKv<'_>, start: usize, seq: usize, out: &mut [f32]) {
     let (nh, hd) = (s.n_head, s.head_dim);
+    // The unsafe slicing of `out` below relies on this: checked, not assumed,
+    // since this function is reachable from safe code outside the crate.
+    let len = seq.checked_mul(nh).and_then(|n| n.checked_mul(hd));
+    assert!(
+        len.is_some_and(|n| out.len() >= n && q.len() >= n) && s.n_kv_head > 0 && nh % s.n_kv_head == 0,
+        "attend: q ({}) and out ({}) must hold {seq} x {nh} heads x {hd}",
+        q.len(),
+        out.len()
+    );
     let rep = nh / s.n_kv_head;
     let first_key = |p: usize| s.window.map_or(0, |w| (p + 1).saturating_sub(w));
     let out_ptr = SendPtr(out.as_mut_ptr());

@@ -68,6 +68,11 @@ pub fn load(w: &Weights, cfg: ModelConfig, max_len: usize) -> Result<Decoder> {
 /// Which layers attend locally, from the sliding-window keys.
 fn local_layers(g: &GgufFile, cfg: &ModelConfig) -> Result<Vec<bool>> {
     let n = cfg.n_layer;
+    if g.get_u64("gemma3.attention.sliding_window") == Some(0) {
+        // A window of no tokens would let local layers see nothing; omit the
+        // key for a model without local layers.
+        return Err(Error::InvalidModel("gemma3.attention.sliding_window is 0".into()));
+    }
     if cfg.sliding_window.is_none() {
         return Ok(vec![false; n]);
     }
@@ -79,9 +84,10 @@ fn local_layers(g: &GgufFile, cfg: &ModelConfig) -> Result<Vec<bool>> {
                 if flags.len() != n {
                     return Err(Error::InvalidModel(format!("{key} has {} flags for {n} layers", flags.len())));
                 }
-                return flags
-                    .iter()
-                    .map(|f| f.as_bool().ok_or_else(|| Error::InvalidModel(format!("{key} must hold booleans"))))
+                return (0..n)
+                    .map(|i| {
+                        flags.scalar(i).and_then(|f| f.as_bool()).ok_or_else(|| Error::InvalidModel(format!("{key} must hold booleans")))
+                    })
                     .collect();
             }
             (None, Some(p)) if p as usize <= n.max(1) => p as usize,

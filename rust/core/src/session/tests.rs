@@ -174,3 +174,38 @@ fn memory_reports_count_the_cache_of_a_generating_session() {
     assert!(*seen.lock().unwrap() > 0, "mid-reply, the session's KV cache is counted");
     assert_eq!(*seen.lock().unwrap(), e.memory_report().kv_cache_bytes);
 }
+
+/// A snapshot whose KV part is damaged, or that another model wrote, still
+/// gives back the whole conversation: the next turn re-prefills it instead of
+/// using the cache, and no message is lost.
+#[test]
+fn a_damaged_or_foreign_snapshot_restores_the_conversation_and_re_prefills() {
+    use crate::memory::snapshot;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    let s = e.new_session();
+    say(&s, "Hi.");
+    say(&s, "Name a colour.");
+    let good = dir.path().join("good.motesnap");
+    s.save_snapshot(&good).unwrap();
+    let intact = e.restore_session(&good).unwrap();
+    assert!(say(&intact, "Another?").stats.cached_prompt_tokens > 0, "an intact snapshot restores the cache");
+
+    let damaged = dir.path().join("damaged.motesnap");
+    let mut bytes = std::fs::read(&good).unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0x40;
+    std::fs::write(&damaged, &bytes).unwrap();
+    let (mut header, kv) = snapshot::read(&good).unwrap();
+    header.model_hash = "blake3:another-model".into();
+    let foreign = dir.path().join("foreign.motesnap");
+    snapshot::write(&foreign, &header, &kv).unwrap();
+
+    for (what, path) in [("damaged KV", &damaged), ("another model's", &foreign)] {
+        let r = e.restore_session(path).unwrap();
+        assert_eq!(r.history(), s.history(), "{what}: the conversation is restored");
+        let reply = say(&r, "Another?");
+        assert_eq!(reply.stats.cached_prompt_tokens, 0, "{what}: re-prefilled, not restored from the file");
+        assert_eq!(r.history().len(), 6, "{what}: no message lost");
+    }
+}

@@ -163,6 +163,9 @@ impl ChatTemplate {
         env.set_formatter(pycompat::formatter);
         env.add_filter("tojson", pyjson::tojson);
         env.add_filter("indent", pycompat::indent);
+        env.add_filter("format", pycompat::format_filter);
+        env.add_filter("replace", pycompat::replace_filter);
+        env.add_filter("join", pycompat::join_filter);
         env.add_filter("string", pycompat::string_filter);
         env.add_test("iterable", pycompat::is_iterable);
         env.add_test("sequence", pycompat::is_sequence);

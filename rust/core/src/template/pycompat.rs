@@ -269,7 +269,114 @@ pub(super) fn unknown_method(state: &State, value: &Value, method: &str, args: &
     minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
 }
 
+/// Refuses a field width or precision wider than [`MAX_PAD`] in a printf
+/// (`%10s`) or `str.format` (`{:>10}`) format string, including widths taken
+/// from the arguments (`%*s`, `{:>{}}`): one such field allocates its whole
+/// width at once, where fuel cannot see it.
+pub(super) fn check_format_widths(fmt: &str, args: &[Value]) -> Result<(), Error> {
+    let b = fmt.as_bytes();
+    let mut dynamic = false;
+    for i in 0..b.len() {
+        let spec = match b[i] {
+            b'%' => Some(i + 1),
+            b'{' => fmt[i..].find('}').and_then(|end| fmt[i..i + end].find(':')).map(|c| i + c + 1),
+            _ => None,
+        };
+        let Some(mut j) = spec else { continue };
+        while j < b.len() && !b[j].is_ascii_alphabetic() && !matches!(b[j], b'}' | b'%') {
+            if b[j].is_ascii_digit() {
+                let start = j;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                let n: u64 = fmt[start..j].parse().unwrap_or(u64::MAX);
+                if n > MAX_PAD as u64 {
+                    return Err(invalid(format!("a format field {n} wide is too large (at most {MAX_PAD})")));
+                }
+                continue;
+            }
+            dynamic |= matches!(b[j], b'*' | b'{');
+            j += 1;
+        }
+    }
+    if dynamic && args.iter().any(|a| i64::try_from(a.clone()).is_ok_and(|n| n > MAX_PAD)) {
+        return Err(invalid(format!("a format field width from the arguments exceeds {MAX_PAD}")));
+    }
+    Ok(())
+}
+
+/// The `format` filter (printf style), with field widths bounded.
+pub(super) fn format_filter(state: &State, fmt: &Value, args: minijinja::value::Rest<Value>) -> Result<Value, Error> {
+    check_format_widths(fmt.as_str().unwrap_or_default(), &args)?;
+    minijinja::filters::format(state, fmt, args)
+}
+
+/// jinja2's `replace(s, old, new, count=None)` filter, sized first.
+pub(super) fn replace_filter(s: &str, old: &str, new: &str, count: Option<i64>) -> Result<Value, Error> {
+    let args = [Value::from(old), Value::from(new), Value::from(count)];
+    check_string_growth(s, "replace", &args)?;
+    Ok(Value::from(match count.filter(|&c| c >= 0) {
+        Some(c) => s.replacen(old, new, c as usize),
+        None => s.replace(old, new),
+    }))
+}
+
+/// The `join` filter, sized first; items print as minijinja prints them.
+pub(super) fn join_filter(value: &Value, joiner: Option<&str>) -> Result<Value, Error> {
+    let joiner = joiner.unwrap_or("");
+    check_string_growth(joiner, "join", std::slice::from_ref(value))?;
+    let mut out = String::new();
+    for (i, item) in value.try_iter()?.enumerate() {
+        if i > 0 {
+            out.push_str(joiner);
+        }
+        match item.as_str() {
+            Some(s) => out.push_str(s),
+            None => out.push_str(&item.to_string()),
+        }
+    }
+    Ok(Value::from(out))
+}
+
+/// Bytes `v` prints as.
+fn printed_len(v: &Value) -> usize {
+    v.as_str().map_or_else(|| v.to_string().len(), str::len)
+}
+
+/// Methods whose result can be far larger than their inputs are sized
+/// before minijinja-contrib runs them (`None`: go ahead).
+fn check_string_growth(s: &str, method: &str, args: &[Value]) -> Result<(), Error> {
+    let too_large = |n: usize| invalid(format!("{method}: a result of {n} bytes is too large"));
+    match method {
+        "replace" => {
+            let (old, new, count): (&str, &str, Option<i64>) = from_args(args)?;
+            let mut n = if old.is_empty() { s.chars().count() + 1 } else { s.matches(old).count() };
+            if let Some(c) = count.filter(|&c| c >= 0) {
+                n = n.min(c as usize);
+            }
+            let len = (s.len() - n * old.len()).saturating_add(n.saturating_mul(new.len()));
+            if len > super::MAX_OUTPUT {
+                return Err(too_large(len));
+            }
+        }
+        "join" => {
+            let (items,): (&Value,) = from_args(args)?;
+            let mut len = 0usize;
+            for (i, v) in items.try_iter()?.enumerate() {
+                len = len.saturating_add(printed_len(&v)).saturating_add(if i > 0 { s.len() } else { 0 });
+                if len > super::MAX_OUTPUT {
+                    return Err(too_large(len));
+                }
+            }
+        }
+        "format" => check_format_widths(s, args)?,
+        _ => {}
+    }
+    Ok(())
+}
+
 fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Option<Value>, Error> {
+    check_string_growth(s, method, args)?;
     let rv = match method {
         "split" | "rsplit" => {
             // Python: no separator splits on runs of whitespace and drops empty ends.

@@ -6,7 +6,7 @@ use tokenizers::models::bpe::{BpeBuilder, Vocab as BpeVocab, BPE};
 use tokenizers::Model as _;
 
 use super::pretok::{Splitter, GPT2, LLAMA3, QWEN2, QWEN35};
-use super::vocab::{array, Vocab};
+use super::vocab::{strings, Vocab};
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 
@@ -154,14 +154,12 @@ pub(crate) struct Bpe {
 
 impl Bpe {
     pub fn from_gguf(g: &GgufFile, vocab: &Vocab, pre: &PreTokenizer) -> Result<Self> {
-        let merges = array(g, "tokenizer.ggml.merges")?
+        let merges = strings(g, "tokenizer.ggml.merges")?
             .ok_or_else(|| Error::InvalidModel("gpt2 tokenizer without tokenizer.ggml.merges".into()))?;
         let ids: BpeVocab = (0..vocab.len() as u32).map(|id| (vocab.token(id).to_owned(), id)).collect();
         let mut pairs = Vec::with_capacity(merges.len());
         let mut dropped = 0usize;
         for (i, m) in merges.iter().enumerate() {
-            let m =
-                m.as_str().ok_or_else(|| Error::InvalidModel(format!("tokenizer.ggml.merges[{i}] is not a string")))?;
             // The separator is the first space after the first byte: a merge's
             // left side may itself be a space in non-byte-level vocabularies.
             let split = m

@@ -2,7 +2,7 @@
 //! compact store, plus the special ids llama.cpp derives from them.
 
 use crate::error::{Error, Result};
-use crate::gguf::{GgufFile, Value};
+use crate::gguf::{Array, GgufFile, Strings};
 
 /// llama.cpp's token types (`tokenizer.ggml.token_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,15 +53,25 @@ fn hash(s: &str) -> u64 {
     h ^ (h >> 29)
 }
 
-pub(crate) fn array<'a>(g: &'a GgufFile, key: &str) -> Result<Option<&'a [Value]>> {
+pub(crate) fn array<'a>(g: &'a GgufFile, key: &str) -> Result<Option<&'a Array>> {
     match g.get(key) {
         None => Ok(None),
         Some(v) => v.as_array().map(Some).ok_or_else(|| Error::InvalidModel(format!("{key} is not an array"))),
     }
 }
 
+/// A string array; an empty array of any type is an empty list.
+pub(crate) fn strings<'a>(g: &'a GgufFile, key: &str) -> Result<Option<&'a Strings>> {
+    static NONE: Strings = Strings::new();
+    match array(g, key)? {
+        None => Ok(None),
+        Some(a) if a.is_empty() => Ok(Some(&NONE)),
+        Some(a) => a.strings().map(Some).ok_or_else(|| Error::InvalidModel(format!("{key} does not hold strings"))),
+    }
+}
+
 /// An optional per-token array, which must have one entry per token.
-fn same_len<'a>(g: &'a GgufFile, key: &str, n: usize) -> Result<Option<&'a [Value]>> {
+fn same_len<'a>(g: &'a GgufFile, key: &str, n: usize) -> Result<Option<&'a Array>> {
     match array(g, key)? {
         Some(a) if a.len() != n => Err(Error::InvalidModel(format!("{key} has {} entries for {n} tokens", a.len()))),
         a => Ok(a),
@@ -70,7 +80,7 @@ fn same_len<'a>(g: &'a GgufFile, key: &str, n: usize) -> Result<Option<&'a [Valu
 
 impl Vocab {
     pub fn from_gguf(g: &GgufFile) -> Result<Self> {
-        let tokens = array(g, "tokenizer.ggml.tokens")?
+        let tokens = strings(g, "tokenizer.ggml.tokens")?
             .ok_or_else(|| Error::InvalidModel("tokenizer.ggml.tokens is missing".into()))?;
         let n = tokens.len();
         if n == 0 || n >= EMPTY as usize / 2 {
@@ -81,9 +91,7 @@ impl Vocab {
 
         let mut text = String::new();
         let mut starts = Vec::with_capacity(n + 1);
-        for (i, t) in tokens.iter().enumerate() {
-            let s =
-                t.as_str().ok_or_else(|| Error::InvalidModel(format!("tokenizer.ggml.tokens[{i}] is not a string")))?;
+        for (i, s) in tokens.iter().enumerate() {
             starts.push(text.len() as u32);
             if s.is_empty() {
                 // llama.cpp's placeholder, so empty tokens never match anything.
@@ -99,11 +107,10 @@ impl Vocab {
 
         let scores = match scores {
             None => Vec::new(),
-            Some(a) => a
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    v.as_f64()
+            Some(a) => (0..n)
+                .map(|i| {
+                    a.scalar(i)
+                        .and_then(|v| v.as_f64())
                         .map(|f| f as f32)
                         .ok_or_else(|| Error::InvalidModel(format!("tokenizer.ggml.scores[{i}] is not a number")))
                 })
@@ -112,7 +119,7 @@ impl Vocab {
         let kinds = match types {
             // Without types every token is ordinary text, as in llama.cpp.
             None => vec![TokenKind::Normal; n],
-            Some(a) => a.iter().map(|v| TokenKind::from_type(v.as_u64())).collect(),
+            Some(a) => (0..n).map(|i| TokenKind::from_type(a.scalar(i).and_then(|v| v.as_u64()))).collect(),
         };
 
         let mut vocab = Vocab { text, starts, kinds, scores, slots: vec![EMPTY; (n * 2).next_power_of_two()] };

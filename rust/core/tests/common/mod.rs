@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use mote_core::gguf::Value;
+use mote_core::gguf::{Array, Value};
 
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -82,8 +82,10 @@ pub fn model_vectors(name: &str) -> serde_json::Value {
 /// contiguous dimension first, ggml type id, raw data), for tests that need
 /// small or deliberately broken models. Arrays take their item type from
 /// their first element (u8 when empty).
+/// Data is aligned to the file's `general.alignment` (32 when absent).
 pub fn write_gguf(metadata: &[(&str, Value)], tensors: &[(&str, &[usize], u32, &[u8])]) -> Vec<u8> {
-    const ALIGN: usize = 32;
+    let align = metadata.iter().find(|(k, _)| *k == "general.alignment").and_then(|(_, v)| v.as_u64()).unwrap_or(32);
+    let align = align.max(1) as usize;
     fn string(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&(s.len() as u64).to_le_bytes());
         out.extend_from_slice(s.as_bytes());
@@ -116,11 +118,16 @@ pub fn write_gguf(metadata: &[(&str, Value)], tensors: &[(&str, &[usize], u32, &
             Value::F32(x) => out.extend_from_slice(&x.to_le_bytes()),
             Value::Bool(x) => out.push(u8::from(*x)),
             Value::String(s) => string(out, s),
-            Value::Array(items) => {
-                out.extend_from_slice(&items.first().map_or(0, type_id).to_le_bytes());
-                out.extend_from_slice(&(items.len() as u64).to_le_bytes());
-                for item in items {
-                    value(out, item);
+            Value::Array(a) => {
+                let item_type = match a {
+                    Array::Array(_) => 9,
+                    _ if a.is_empty() => 0,
+                    _ => a.to_values().first().map_or(0, type_id),
+                };
+                out.extend_from_slice(&item_type.to_le_bytes());
+                out.extend_from_slice(&(a.len() as u64).to_le_bytes());
+                for item in a.to_values() {
+                    value(out, &item);
                 }
             }
             Value::U64(x) => out.extend_from_slice(&x.to_le_bytes()),
@@ -128,7 +135,7 @@ pub fn write_gguf(metadata: &[(&str, Value)], tensors: &[(&str, &[usize], u32, &
             Value::F64(x) => out.extend_from_slice(&x.to_le_bytes()),
         }
     }
-    let pad = |out: &mut Vec<u8>| out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
+    let pad = |out: &mut Vec<u8>| out.resize(out.len().div_ceil(align) * align, 0);
 
     let mut out = b"GGUF".to_vec();
     out.extend_from_slice(&3u32.to_le_bytes());
@@ -148,7 +155,7 @@ pub fn write_gguf(metadata: &[(&str, Value)], tensors: &[(&str, &[usize], u32, &
         }
         out.extend_from_slice(&ty.to_le_bytes());
         out.extend_from_slice(&(offset as u64).to_le_bytes());
-        offset += data.len().div_ceil(ALIGN) * ALIGN;
+        offset += data.len().div_ceil(align) * align;
     }
     pad(&mut out);
     for (_, _, _, data) in tensors {
@@ -230,4 +237,36 @@ pub fn gpl3_perplexity_ctx128(model: &std::path::Path) -> mote_core::perplexity:
     let opts = mote_core::LoadOptions { context_length: 256, ..Default::default() };
     let engine = mote_core::Engine::load(model, opts).unwrap();
     mote_core::perplexity::perplexity(&engine, &text, 128).unwrap()
+}
+
+/// Runs the calling test again in a child process whose address space is
+/// limited to `limit` bytes (`RLIMIT_AS`), so an allocation past the bound
+/// aborts the child and fails the test, even on a machine with memory to
+/// spare. Returns true in the child, which then does the work; in the parent
+/// it returns false once the child has passed.
+#[allow(dead_code)]
+pub fn under_address_space_limit(test: &str, limit: u64) -> bool {
+    const CHILD: &str = "MOTE_RLIMIT_AS_CHILD";
+    if std::env::var(CHILD).as_deref() == Ok(test) {
+        return true;
+    }
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([test, "--exact", "--test-threads=1", "--nocapture"]).env(CHILD, test);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+            if libc::setrlimit(libc::RLIMIT_AS, &r) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run the test in a child");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{test} under a {} MiB address space: {}\n{stdout}\n{stderr}", limit >> 20, out.status);
+    assert!(stdout.contains("1 passed"), "{test} did not run in the child:\n{stdout}");
+    print!("{stdout}");
+    false
 }

@@ -58,12 +58,20 @@ pub fn run(a: Args) -> CmdResult {
     if a.reps == 0 || a.prompt_tokens == 0 {
         return Err("--reps and --prompt-tokens must be at least 1".into());
     }
-    let ctx = a.prompt_tokens + a.gen_tokens + 1;
+    // Checked: the sum is the context to allocate, and the load refuses one
+    // beyond the model's (a wrapped sum would slip past that check).
+    let ctx = a
+        .prompt_tokens
+        .checked_add(a.gen_tokens)
+        .and_then(|n| n.checked_add(1))
+        .ok_or("--prompt-tokens + --gen-tokens overflows")?;
     let engine = load(&a.model, a.threads, ctx.max(16), a.kv_type)?;
     let l = engine.loaded()?;
-    let vocab = l.model.config().vocab_size as u32;
+    let vocab = l.model.config().vocab_size as u64;
     // A fixed, ordinary-looking token sequence: every rep does identical work.
-    let prompt: Vec<u32> = (0..a.prompt_tokens as u32).map(|i| 100 + (i * 7919) % (vocab - 200)).collect();
+    // It skips the first and last 100 ids (often special) when the vocabulary is large enough.
+    let (lo, span) = if vocab > 300 { (100, vocab - 200) } else { (0, vocab.max(1)) };
+    let prompt: Vec<u32> = (0..a.prompt_tokens as u64).map(|i| (lo + i * 7919 % span) as u32).collect();
 
     let (mut pp, mut tg, mut ttft) = (Vec::new(), Vec::new(), Vec::new());
     // One unmeasured warm-up pass pages the weights in, as llama-bench does.
@@ -107,6 +115,7 @@ pub fn run(a: Args) -> CmdResult {
                 "prompt_tokens": a.prompt_tokens,
                 "gen_tokens": a.gen_tokens,
                 "reps": a.reps,
+                "kv_type": engine.kv_type().name(),
                 "prefill_tokens_per_s": pp.mean,
                 "decode_tokens_per_s": tg.mean,
                 "ttft_ms": ttft.mean,

@@ -48,12 +48,12 @@ pub fn info(model: &Path, json: bool) -> CmdResult {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!("model:            {}", info.name);
-    println!("architecture:     {}", info.architecture);
+    println!("model:            {}", printable(&info.name));
+    println!("architecture:     {}", printable(&info.architecture));
     println!("parameters:       {} ({:.1} M)", info.parameters, info.parameters as f64 / 1e6);
     println!("file size:        {} bytes ({:.1} MiB)", info.file_size, info.file_size as f64 / 1048576.0);
     println!("bits per weight:  {:.3}", info.bits_per_weight);
-    println!("file type:        {}", info.file_type.as_deref().unwrap_or("unknown"));
+    println!("file type:        {}", printable(info.file_type.as_deref().unwrap_or("unknown")));
     let quants: Vec<String> = info.quant_types.iter().map(|(k, v)| format!("{k} ({:.1} M)", *v as f64 / 1e6)).collect();
     println!("tensor types:     {}", quants.join(", "));
     println!("context length:   {}", info.train_context_length);
@@ -63,4 +63,19 @@ pub fn info(model: &Path, json: bool) -> CmdResult {
     println!("cpu layout:       {} ({})", cpu.summary(), cpu.source.name());
     println!("default threads:  {}", cpu.default_threads());
     Ok(())
+}
+
+/// Text from a model file, made safe for a terminal: control characters (ANSI
+/// and OSC escapes among them) are shown escaped, never sent as they are.
+pub fn printable(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_from_a_file_are_escaped() {
+        assert_eq!(super::printable("ok\u{1b}[2J\u{1b}]0;title\u{7}\u{9b}x"), "ok\\u{1b}[2J\\u{1b}]0;title\\u{7}\\u{9b}x");
+        assert_eq!(super::printable("SmolLM2 135M – ünï"), "SmolLM2 135M – ünï");
+    }
 }

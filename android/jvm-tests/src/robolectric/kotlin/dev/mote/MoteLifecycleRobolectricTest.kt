@@ -188,6 +188,21 @@ class MoteLifecycleRobolectricTest {
     }
 
     @Test
+    fun aThrowingReleaseListenerNeverEscapesTheCallback() {
+        lifecycle.uninstall()
+        var calls = 0
+        lifecycle = MoteLifecycle.install(app, engine, snapshots, inline) {
+            calls++
+            throw UnsupportedOperationException("a bug in the app's listener")
+        }
+        engine.newSession().turn("Hi.")
+        // With the inline executor an escaping exception would surface right here.
+        app.onTrimMemory(ComponentCallbacks2.TRIM_MEMORY_UI_HIDDEN)
+        assertEquals(1, calls)
+        assertTrue(engine.isLoaded)
+    }
+
+    @Test
     fun theDefaultSnapshotDirIsPrivateAndNotBackedUp() {
         val dir = MoteLifecycle.defaultSnapshotDir(app)
         assertEquals(File(app.noBackupFilesDir, "mote-snapshots"), dir)

@@ -131,6 +131,10 @@ class MoteLifecycle private constructor(
                 Log.w(TAG, "thermal status $status not applied", e)
             } catch (e: IllegalStateException) {
                 Log.w(TAG, "thermal status $status on a closed engine", e)
+            } catch (e: Exception) {
+                // Anything else (a JNA or binding failure) is logged too: an
+                // exception escaping the executor would crash the app.
+                Log.w(TAG, "thermal status $status not applied", e)
             }
         }
     }
@@ -145,6 +149,9 @@ class MoteLifecycle private constructor(
                 Log.w(TAG, "release after $what failed", e)
             } catch (e: IllegalStateException) {
                 Log.w(TAG, "release after $what on a closed engine", e)
+            } catch (e: Exception) {
+                // Including a listener's own exception: none may escape the executor.
+                Log.w(TAG, "release after $what failed", e)
             }
         }
     }
