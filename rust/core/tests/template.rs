@@ -353,6 +353,17 @@ fn allocation_bombs_are_bounded() {
         format!("{s20k}{{{{ s.replace('', s) | length }}}}"),
         format!("{s20k}{{{{ s.join(range(20000) | map('string')) | length }}}}"),
         format!("{s20k}{{{{ range(20000) | map('string') | join(s) | length }}}}"),
+        // Doubling: fuel cannot see it, each step is one instruction.
+        "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}".to_string(),
+        "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}".to_string(),
+        "{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | length }}".to_string(),
+        "{% macro d(s, n) %}{% if n %}{{ d(s ~ s, n - 1) }}{% else %}{{ s | length }}{% endif %}{% endmacro %}{{ d('x', 25) }}".to_string(),
+        format!("{s20k}{{% set s = s ~ s %}}{}{{{{ s | length }}}}", "{% set s = s ~ s ~ s ~ s %}".repeat(12)),
+        "{% set ns = namespace(s='xxxxxxxxxxxxxxxx') %}{% for i in range(30) %}{% set t %}{{ ns.s }}{{ ns.s }}{% endset %}{% set ns.s = t %}{% endfor %}{{ ns.s | length }}".to_string(),
+        // Many distinct large strings, each within the per-value limit.
+        format!("{s20k}{{% set ns = namespace(l=[]) %}}{{% for i in range(5000) %}}{{% set ns.l = ns.l + [s ~ i] %}}{{% endfor %}}{{{{ ns.l | length }}}}"),
+        // Raw text emitted in a loop: counted although it never passes an expression.
+        format!("{{% for i in range(100000) %}}{}{{% endfor %}}", "y".repeat(1000)),
     ];
     for src in &cases {
         let t = ChatTemplate::from_source(src, &tok).unwrap();
@@ -368,9 +379,9 @@ fn allocation_bombs_are_bounded() {
     }
     // Ordinary uses are untouched.
     let t = ChatTemplate::from_source(
-        "{{ 'a-b'.replace('-', '+') }} {{ 'a-b' | replace('-', '', 1) }} {{ '{:>4}'.format('x') }} {{ '%3d' | format(7) }} {{ ', '.join(['x', 'y']) }} {{ [1, 2] | join('|') }}",
+        "{{ 'a-b'.replace('-', '+') }} {{ 'a-b' | replace('-', '', 1) }} {{ '{:>4}'.format('x') }} {{ '%3d' | format(7) }} {{ ', '.join(['x', 'y']) }} {{ [1, 2] | join('|') }} {{ 'a' ~ 1 ~ none }} {{ 1 + 2 }} {{ [1] + [2] }} {{ 'ab' * 2 }} {{ 3 * 'c' }} {{ 2 * 3.5 }}",
         &tok,
     )
     .unwrap();
-    assert_eq!(t.render(&chat(None), true).unwrap(), "a+b ab    x   7 x, y 1|2");
+    assert_eq!(t.render(&chat(None), true).unwrap(), "a+b ab    x   7 x, y 1|2 a1None 3 [1, 2] abab ccc 7.0");
 }

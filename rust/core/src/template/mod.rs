@@ -12,13 +12,13 @@
 //! file access, bounded recursion, a budget on `range()` elements, on
 //! instructions and on output size, and every failure is an [`Error::Template`].
 
+mod bounded;
 mod defaults;
 mod prompt;
 mod pycompat;
 mod pyjson;
 mod strftime;
 
-use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use minijinja::{Environment, ErrorKind, State, Value};
@@ -72,6 +72,8 @@ const KNOWN_TURN_ENDS: &[&str] = &[
 pub struct ChatTemplate {
     env: Environment<'static>,
     source: String,
+    /// `source` as rendered (generation tags rewritten), parsed again per render by `bounded`.
+    prepared: String,
     is_default: bool,
     bos_token: String,
     eos_token: String,
@@ -170,10 +172,14 @@ impl ChatTemplate {
         env.add_test("iterable", pycompat::is_iterable);
         env.add_test("sequence", pycompat::is_sequence);
         env.add_test("number", pycompat::is_number);
-        env.add_template_owned(TEMPLATE, generation_tags_as_scopes(source)).map_err(template_error)?;
+        bounded::install(&mut env);
+        let prepared = generation_tags_as_scopes(source);
+        // Added so that syntax errors surface at load; renders go through `bounded`.
+        env.add_template_owned(TEMPLATE, prepared.clone()).map_err(template_error)?;
         Ok(ChatTemplate {
             env,
             source: source.to_owned(),
+            prepared,
             is_default,
             bos_token: bos_token.to_owned(),
             eos_token: eos_token.to_owned(),
@@ -208,7 +214,6 @@ impl ChatTemplate {
     }
 
     fn render_values(&self, messages: Value, tools: Value, add_generation_prompt: bool) -> Result<String> {
-        let tmpl = self.env.get_template(TEMPLATE).map_err(template_error)?;
         // What transformers' apply_chat_template passes.
         let ctx = minijinja::context! {
             messages => messages,
@@ -218,16 +223,10 @@ impl ChatTemplate {
             bos_token => &self.bos_token,
             eos_token => &self.eos_token,
         };
-        let mut out = CappedWriter(Vec::new());
-        tmpl.render_captured_to(ctx, &mut out).map(drop).map_err(|e| {
-            if e.kind() == ErrorKind::WriteFailure {
-                Error::Template(format!("template output exceeds {MAX_OUTPUT} bytes"))
-            } else {
-                template_error(e)
-            }
-        })?;
-        let mut text =
-            String::from_utf8(out.0).map_err(|_| Error::Template("template produced invalid UTF-8".into()))?;
+        let mut text = bounded::render(&self.env, TEMPLATE, &self.prepared, ctx).map_err(template_error)?;
+        if text.len() > MAX_OUTPUT {
+            return Err(Error::Template(format!("template output exceeds {MAX_OUTPUT} bytes")));
+        }
         if self.strip_bos && !self.bos_token.is_empty() && text.starts_with(&self.bos_token) {
             text.drain(..self.bos_token.len());
         }
@@ -333,22 +332,6 @@ fn template_error(e: minijinja::Error) -> Error {
             }
             Error::Template(msg)
         }
-    }
-}
-
-struct CappedWriter(Vec<u8>);
-
-impl io::Write for CappedWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.0.len() + buf.len() > MAX_OUTPUT {
-            return Err(io::Error::other("template output too large"));
-        }
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
