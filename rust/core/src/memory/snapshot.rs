@@ -54,6 +54,7 @@ pub fn write(path: &Path, header: &SnapshotHeader, kv: &[f32]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(storage)?;
     let tmp = temp_path(path);
+    remove_dead_writers_temp_files(path);
     let result = (|| {
         let mut w = BufWriter::new(create_private(&tmp)?);
         write_to(&mut w, header, kv)?;
@@ -73,6 +74,36 @@ fn temp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{}.tmp", std::process::id()));
     path.with_file_name(name)
+}
+
+/// Temporary files that writers killed mid-write left next to `path`
+/// (`<name>.<pid>.tmp` of a process that no longer exists). Best effort.
+fn remove_dead_writers_temp_files(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return };
+    let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(name)?.strip_prefix('.')?.strip_suffix(".tmp")?.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() as i32 && !process_exists(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn process_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    unsafe { libc::kill(pid, 0) == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH) }
+}
+
+#[cfg(not(unix))]
+fn process_exists(_pid: i32) -> bool {
+    true
 }
 
 fn create_private(path: &Path) -> std::io::Result<fs::File> {
