@@ -125,34 +125,31 @@ class MoteLifecycle private constructor(
         fun unregister() = power.removeThermalStatusListener(listener)
 
         private fun apply(status: Int) = executor.execute {
-            try {
+            logFailure("thermal status $status") {
                 engine.onThermalState(dev.mote.ffi.thermalStateFromAndroidStatus(status))
-            } catch (e: MoteException) {
-                Log.w(TAG, "thermal status $status not applied", e)
-            } catch (e: IllegalStateException) {
-                Log.w(TAG, "thermal status $status on a closed engine", e)
-            } catch (e: Exception) {
-                // Anything else (a JNA or binding failure) is logged too: an
-                // exception escaping the executor would crash the app.
-                Log.w(TAG, "thermal status $status not applied", e)
             }
         }
     }
 
     private fun dispatch(what: String, release: () -> ReleaseReport?) {
         executor.execute {
-            // A callback from the system must never take the app down; a failed
-            // release only means the memory stays until the next signal.
-            try {
-                release()?.let { onRelease?.invoke(it) }
-            } catch (e: MoteException) {
-                Log.w(TAG, "release after $what failed", e)
-            } catch (e: IllegalStateException) {
-                Log.w(TAG, "release after $what on a closed engine", e)
-            } catch (e: Exception) {
-                // Including a listener's own exception: none may escape the executor.
-                Log.w(TAG, "release after $what failed", e)
-            }
+            // A failed release only means the memory stays until the next signal.
+            logFailure("release after $what") { release()?.let { onRelease?.invoke(it) } }
+        }
+    }
+
+    /**
+     * Runs work handed over by a system callback. Nothing may escape the
+     * executor, or it would take the app down: a Mote error, a closed engine,
+     * a binding failure or the app's own listener throwing are all logged.
+     */
+    private inline fun logFailure(what: String, block: () -> Unit) {
+        try {
+            block()
+        } catch (e: IllegalStateException) {
+            Log.w(TAG, "$what: the engine is closed", e)
+        } catch (e: Exception) {
+            Log.w(TAG, "$what failed", e)
         }
     }
 
