@@ -8,6 +8,7 @@
 mod dtype;
 mod reader;
 mod value;
+mod writer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 pub use dtype::GgmlType;
 pub use value::{Array, Strings, Value};
+pub use writer::write;
 
 use reader::Reader;
 
