@@ -77,3 +77,27 @@ fn bad_input_exits_non_zero_with_a_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read model file"));
 }
+
+#[test]
+fn a_negative_or_nan_temperature_is_refused_not_made_greedy() {
+    let m = model();
+    for t in ["-1", "NaN", "-inf"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mote"))
+            .args(["generate", "--model", m.to_str().unwrap(), "--prompt", "hi", "--max-tokens", "2", &format!("--temperature={t}")])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "temperature {t} generated: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("temperature"), "{t}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn bench_refuses_lengths_that_overflow() {
+    let m = model();
+    let out = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(["bench", "--model", m.to_str().unwrap(), "--prompt-tokens", "18446744073709551614", "--gen-tokens", "4"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("overflows"));
+}

@@ -57,9 +57,11 @@ pub fn config(
     top_p: Option<f32>,
     min_p: Option<f32>,
 ) -> GenerationConfig {
-    let base = if temperature <= 0.0 { GenerationConfig::greedy() } else { GenerationConfig::default() };
+    // Passed through as given: a negative or NaN temperature is the core's
+    // `InvalidArgument`, not a silent switch to greedy.
+    let base = if temperature == 0.0 { GenerationConfig::greedy() } else { GenerationConfig::default() };
     GenerationConfig {
-        temperature: temperature.max(0.0),
+        temperature,
         seed,
         max_tokens,
         repetition_penalty: repeat_penalty.unwrap_or(base.repetition_penalty),
