@@ -101,3 +101,29 @@ fn bench_refuses_lengths_that_overflow() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("overflows"));
 }
+
+#[test]
+fn an_absurd_thread_count_is_clamped_not_a_panic() {
+    let m = model();
+    let out = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(["bench", "--model", m.to_str().unwrap(), "--threads", "100000", "--prompt-tokens", "4", "--gen-tokens", "1", "--reps", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_directory_where_the_cached_model_belongs_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    std::fs::create_dir(&blocker).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .arg("chat")
+        .env("MOTE_MODELS_DIR", dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&blocker.display().to_string()) && err.contains("directory"), "{err}");
+}
