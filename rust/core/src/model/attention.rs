@@ -176,3 +176,21 @@ pub fn rms_rows_inplace(x: &mut [f32], w: &[f32], eps: f32) {
         mote_kernels::ops::rms_norm_inplace(r, w, eps);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::kv_cache::{KvCache, KvType};
+
+    /// `attend` is public: buffers too short for `seq` tokens must stop it
+    /// before its unsafe slicing writes past them (issue 12).
+    #[test]
+    #[should_panic(expected = "attend: q (8) and out (4)")]
+    fn a_short_output_buffer_is_refused_before_any_write() {
+        let mut cache = KvCache::new(1, 1, 4, 8, KvType::F32);
+        cache.write(0, &[0.5; 8], &[0.25; 8], 2).unwrap();
+        let shape = AttnShape { n_head: 2, n_kv_head: 1, head_dim: 4, scale: 0.5, window: None };
+        let mut out = vec![0.0; 4]; // one head of one token; two tokens x two heads need 16
+        attend(&ThreadPool::new(1), &shape, &[0.1; 8], cache.layer(0), 0, 2, &mut out);
+    }
+}
