@@ -152,8 +152,13 @@ class DocExampleTest {
                 withTimeout(60_000) { while (!session.isGenerating) delay(5) }
                 controller.ask("Say hi.") // would throw Busy if the first reply were still running
                 withTimeout(60_000) { controller.join() }
-                assertEquals(4, session.history.size)
-                assertEquals("Say hi.", session.history[2].content)
+                // The first question keeps its partial reply (4 messages), or leaves
+                // nothing when the cancel lands before its first token, as it can on a
+                // slow machine (2). Either way no Busy and no torn turn.
+                val history = session.history
+                assertTrue(history.size == 4 || history.size == 2, "$history")
+                assertEquals("Say hi.", history[history.size - 2].content)
+                assertEquals(Role.ASSISTANT, history.last().role)
                 controller.stop()
             }
         }
