@@ -26,6 +26,11 @@ step "Rust tests (host)"
 cargo test --workspace 2>&1
 if [ $quick -eq 1 ]; then exit 0; fi
 
+step "fuzzing (cargo-fuzz, 20 s per target)"
+# Built outside the clone, like the models, so a CI run on a machine that
+# fuzzed before rebuilds only Mote's own crates (about 11 min cold).
+FUZZ_TARGET_DIR="$HOME/.cache/mote/fuzz-target" scripts/fuzz.sh
+
 step "NEON kernels under qemu-aarch64"
 scripts/test-kernels-aarch64.sh
 

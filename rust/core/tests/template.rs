@@ -384,4 +384,13 @@ fn allocation_bombs_are_bounded() {
     )
     .unwrap();
     assert_eq!(t.render(&chat(None), true).unwrap(), "a+b ab    x   7 x, y 1|2 a1None 3 [1, 2] abab ccc 7.0");
+    // Slices with a step are Python's (minijinja 2.24 panicked on the empty and reversed ones the fuzzer found).
+    let t = ChatTemplate::from_source(
+        "{{ 'abc'[::-1] }}|{{ ''[::-1] }}|{{ [][::-1] }}|{{ [1, 2, 3][::2] }}|{{ 'abc'[0:2:-1] }}|{{ 'abcdef'[-1:1:-2] }}|{{ 'abc'[1:] }}",
+        &tok,
+    )
+    .unwrap();
+    assert_eq!(t.render(&chat(None), true).unwrap(), "cba||[]|[1, 3]||fd|bc");
+    // `{%}` before a generation tag (fuzzer finding): a template error, not a panic.
+    assert!(ChatTemplate::from_source("{%}generation", &tok).is_err());
 }

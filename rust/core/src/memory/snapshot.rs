@@ -173,7 +173,7 @@ fn read_header_from(path: &Path, r: &mut BufReader<fs::File>) -> Result<(Snapsho
     }
     let header: SnapshotHeader = serde_json::from_slice(&json).map_err(|e| invalid(path, format!("corrupt header: {e}")))?;
     let data_at = FIXED + hlen + HASH;
-    if len - data_at != header.kv_floats as u64 * 4 {
+    if Some(len - data_at) != (header.kv_floats as u64).checked_mul(4) {
         return Err(invalid(path, "KV data is truncated or has trailing bytes"));
     }
     Ok((header, data_at))

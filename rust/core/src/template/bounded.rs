@@ -32,12 +32,14 @@ pub(super) const BUILD_BUDGET: usize = 64 << 20;
 const CONCAT: &str = "mote ~";
 const ADD: &str = "mote +";
 const MUL: &str = "mote *";
+const SLICE: &str = "mote [::]";
 
 /// Registers the operator functions on `env`.
 pub(super) fn install(env: &mut Environment<'static>) {
     env.add_function(CONCAT, |s: &State, a: Value, b: Value| op(s, "~", a, b));
     env.add_function(ADD, |s: &State, a: Value, b: Value| op(s, "+", a, b));
     env.add_function(MUL, |s: &State, a: Value, b: Value| op(s, "*", a, b));
+    env.add_function(SLICE, slice);
 }
 
 /// Renders `source` (already checked by `Environment::add_template`) with `root` as context.
@@ -50,7 +52,15 @@ pub(super) fn render(env: &Environment<'static>, name: &str, source: &str, root:
     let (instructions, blocks) = gen.finish();
     let mut out = String::new();
     let vm = Vm::new(env);
-    vm.eval(&instructions, root, &blocks, &mut minijinja::machinery::make_string_output(&mut out), AutoEscape::None)?;
+    // A panic inside minijinja (none known once slices with a step are ours)
+    // is the template's failure, not the app's.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        vm.eval(&instructions, root, &blocks, &mut minijinja::machinery::make_string_output(&mut out), AutoEscape::None)
+    }));
+    match run {
+        Ok(r) => r.map(drop)?,
+        Err(_) => return Err(Error::new(ErrorKind::InvalidOperation, "the template engine failed on this template")),
+    }
     Ok(out)
 }
 
@@ -156,6 +166,37 @@ fn op(state: &State, op: &str, a: Value, b: Value) -> Result<Value, Error> {
     expr.eval(minijinja::context! { a => a, b => b })
 }
 
+/// Python's `x[start:stop:step]` for a step given: minijinja 2.24 panics on a
+/// negative step over an empty value and on `stop` past `start`.
+fn slice(value: Value, start: Option<i64>, stop: Option<i64>, step: Option<i64>) -> Result<Value, Error> {
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(Error::new(ErrorKind::InvalidOperation, "slice step cannot be zero"));
+    }
+    let items: Vec<Value> = match value.as_str() {
+        Some(s) => s.chars().map(|c| Value::from(c.to_string())).collect(),
+        None => value.try_iter()?.collect(),
+    };
+    let len = items.len() as i64;
+    let (lo, hi) = if step > 0 { (0, len) } else { (-1, len - 1) };
+    let clamp = |i: Option<i64>, default: i64| match i {
+        None => default,
+        Some(i) if i < 0 => (i + len).max(lo),
+        Some(i) => i.min(hi),
+    };
+    let (first, end) = if step > 0 { (clamp(start, 0), clamp(stop, len)) } else { (clamp(start, len - 1), clamp(stop, -1)) };
+    let mut picked = Vec::new();
+    let mut i = first;
+    while (step > 0 && i < end) || (step < 0 && i > end) {
+        picked.push(items[i as usize].clone());
+        i += step;
+    }
+    Ok(match value.as_str() {
+        Some(_) => Value::from(picked.iter().filter_map(|v| v.as_str()).collect::<String>()),
+        None => Value::from(picked),
+    })
+}
+
 fn call<'a>(name: &'static str, args: Vec<Expr<'a>>, span: Span) -> Expr<'a> {
     let f = Expr::Var(Spanned::new(ast::Var { id: name }, span));
     Expr::Call(Spanned::new(ast::Call { expr: f, args: args.into_iter().map(CallArg::Pos).collect() }, span))
@@ -210,6 +251,11 @@ fn expr<'a>(e: &Expr<'a>) -> Expr<'a> {
         Expr::BinOp(b) => Expr::BinOp(spanned(b, |b| ast::BinOp { op: b.op, left: expr(&b.left), right: expr(&b.right) })),
         Expr::Var(v) => Expr::Var(spanned(v, |v| ast::Var { id: v.id })),
         Expr::Const(c) => Expr::Const(spanned(c, |c| ast::Const { value: c.value.clone() })),
+        Expr::Slice(s) if s.step.is_some() => {
+            let none = || Expr::Const(Spanned::new(ast::Const { value: Value::from(()) }, s.span()));
+            let arg = |e: &Option<Expr<'a>>| opt(e).unwrap_or_else(none);
+            call(SLICE, vec![expr(&s.expr), arg(&s.start), arg(&s.stop), arg(&s.step)], s.span())
+        }
         Expr::Slice(s) => Expr::Slice(spanned(s, |s| ast::Slice {
             expr: expr(&s.expr),
             start: opt(&s.start),

@@ -27,7 +27,9 @@ fn q8_block(x: &[f32], qs: &mut [i8; QK]) -> (f32, i32) {
     let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
     let mut sum = 0i32;
     for (q, &v) in qs.iter_mut().zip(x) {
-        let r = round_even(v * id) as i32;
+        // A block of denormals makes `id` infinite: clamped, as the i8 range
+        // would be, instead of saturating to i32::MAX and overflowing `sum`.
+        let r = round_even(v * id).clamp(-127.0, 127.0) as i32;
         *q = r as i8;
         sum += r;
     }
