@@ -1,8 +1,6 @@
-//! Writes GGUF v3 files, for the seed corpus and the vocabularies the
-//! tokenizer and template targets build once per process. The same layout as
-//! `rust/core/tests/common/mod.rs`'s `write_gguf` (which an outside crate
-//! cannot import), with tensors given by ggml type id so quantized seeds can
-//! be written too.
+//! GGUF v3 files for the seed corpus and the vocabularies the tokenizer and
+//! template targets build once per process, through mote-core's writer, with
+//! tensors given by ggml type id and filled so quantized seeds load.
 
 use mote_core::gguf::{Array, GgmlType, Value};
 
@@ -55,95 +53,14 @@ pub const IQ4NL: u32 = 20;
 pub const IQ4XS: u32 = 23;
 pub const BF16: u32 = 30;
 
-fn type_id(v: &Value) -> u32 {
-    match v {
-        Value::U8(_) => 0,
-        Value::I8(_) => 1,
-        Value::U16(_) => 2,
-        Value::I16(_) => 3,
-        Value::U32(_) => 4,
-        Value::I32(_) => 5,
-        Value::F32(_) => 6,
-        Value::Bool(_) => 7,
-        Value::String(_) => 8,
-        Value::Array(_) => 9,
-        Value::U64(_) => 10,
-        Value::I64(_) => 11,
-        Value::F64(_) => 12,
-    }
-}
-
-fn string(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn value(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::U8(x) => out.push(*x),
-        Value::I8(x) => out.push(*x as u8),
-        Value::U16(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::I16(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::U32(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::I32(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::F32(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::Bool(x) => out.push(u8::from(*x)),
-        Value::String(s) => string(out, s),
-        Value::Array(a) => {
-            let item_type = match a {
-                Array::Array(_) => 9,
-                _ if a.is_empty() => 0,
-                _ => a.to_values().first().map_or(0, type_id),
-            };
-            out.extend_from_slice(&item_type.to_le_bytes());
-            out.extend_from_slice(&(a.len() as u64).to_le_bytes());
-            for item in a.to_values() {
-                value(out, &item);
-            }
-        }
-        Value::U64(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::I64(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::F64(x) => out.extend_from_slice(&x.to_le_bytes()),
-    }
-}
-
 /// A GGUF v3 file holding `metadata` and `tensors` (data from [`TensorSpec::data`]),
-/// aligned to `general.alignment` (32 when absent).
+/// aligned to `general.alignment` (32 when absent): mote-core's own writer.
 pub fn write_gguf(metadata: &[(String, Value)], tensors: &[TensorSpec]) -> Vec<u8> {
-    let align = metadata
-        .iter()
-        .find(|(k, _)| k == "general.alignment")
-        .and_then(|(_, v)| v.as_u64())
-        .unwrap_or(32)
-        .max(1) as usize;
-    let pad = |out: &mut Vec<u8>| out.resize(out.len().div_ceil(align) * align, 0);
-
-    let mut out = b"GGUF".to_vec();
-    out.extend_from_slice(&3u32.to_le_bytes());
-    out.extend_from_slice(&(tensors.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(metadata.len() as u64).to_le_bytes());
-    for (key, v) in metadata {
-        string(&mut out, key);
-        out.extend_from_slice(&type_id(v).to_le_bytes());
-        value(&mut out, v);
-    }
-    let mut offset = 0usize;
-    for t in tensors {
-        string(&mut out, &t.name);
-        out.extend_from_slice(&(t.dims.len() as u32).to_le_bytes());
-        for &d in &t.dims {
-            out.extend_from_slice(&(d as u64).to_le_bytes());
-        }
-        out.extend_from_slice(&t.type_id.to_le_bytes());
-        out.extend_from_slice(&(offset as u64).to_le_bytes());
-        offset += t.size().div_ceil(align) * align;
-    }
-    pad(&mut out);
-    for t in tensors {
-        out.extend_from_slice(&t.data());
-        pad(&mut out);
-    }
-    out
+    let meta: Vec<(&str, Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let data: Vec<Vec<u8>> = tensors.iter().map(TensorSpec::data).collect();
+    let tensors: Vec<(&str, &[usize], u32, &[u8])> =
+        tensors.iter().zip(&data).map(|(t, d)| (t.name.as_str(), t.dims.as_slice(), t.type_id, d.as_slice())).collect();
+    mote_core::gguf::write(&meta, &tensors)
 }
 
 /// A string metadata value.
