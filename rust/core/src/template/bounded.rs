@@ -157,7 +157,12 @@ fn op(state: &State, op: &str, a: Value, b: Value) -> Result<Value, Error> {
         return Err(Error::new(ErrorKind::InvalidOperation, format!("`{op}` would build {size} bytes (at most {MAX_VALUE_BYTES})")));
     }
     charge(state, size)?;
-    // minijinja's own operator, on the checked operands, so results are exactly its own.
+    // Two strings joined by `~` or `+`, what chat templates do on every
+    // message, need no parse of an expression per operation.
+    if let (Some(x), Some(y), "~" | "+") = (a.as_str(), b.as_str(), op) {
+        return Ok(Value::from([x, y].concat()));
+    }
+    // Anything else: minijinja's own operator, on the checked operands, so results are exactly its own.
     let expr = state.env().compile_expression(match op {
         "~" => "a ~ b",
         "+" => "a + b",
