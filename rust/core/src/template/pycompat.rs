@@ -213,14 +213,18 @@ fn is_printable(c: char) -> bool {
 /// Prints values as Python's `str()` does: lists and dicts as their repr,
 /// floats as Python writes them. Everything else as minijinja does.
 pub(super) fn formatter(out: &mut minijinja::Output, state: &State, value: &Value) -> Result<(), Error> {
-    // Every byte emitted (raw text too, see bounded.rs) counts against the render's budget.
-    let size = value.as_str().map_or_else(|| value.to_string().len(), str::len);
-    super::bounded::charge(state, size)?;
-    match value.kind() {
-        ValueKind::Seq | ValueKind::Map => out.write_str(&py_repr(value)).map_err(Error::from),
-        ValueKind::Number if !value.is_integer() => out.write_str(&number(value)).map_err(Error::from),
-        _ => minijinja::escape_formatter(out, state, value),
-    }
+    // Every byte emitted (raw text too, see bounded.rs) counts against the
+    // render's budget; each text is built once, then charged and written.
+    let text = match value.kind() {
+        ValueKind::Seq | ValueKind::Map => py_repr(value),
+        ValueKind::Number if !value.is_integer() => number(value),
+        _ => {
+            super::bounded::charge(state, value.as_str().map_or_else(|| value.to_string().len(), str::len))?;
+            return minijinja::escape_formatter(out, state, value);
+        }
+    };
+    super::bounded::charge(state, text.len())?;
+    out.write_str(&text).map_err(Error::from)
 }
 
 /// jinja2's `string` filter: Python's `str()`.
