@@ -11,7 +11,9 @@
 #     and gguf_model also gets the local Gemma 3 model's header as a seed.
 # Environment: FUZZ_SECONDS (per target), FUZZ_RSS_MB (2048: -rss_limit_mb
 #   and -malloc_limit_mb, so a memory blow-up is a finding), FUZZ_TIMEOUT
-#   (seconds one input may take, 30), FUZZ_TARGET_DIR (target/fuzz: a target
+#   (seconds one input may take, 30), FUZZ_RUNS (stop a target after this
+#   many executions, e.g. 1000000, whichever of it and FUZZ_SECONDS comes
+#   first; default: time only), FUZZ_TARGET_DIR (target/fuzz: a target
 #   directory of its own, so the main build's cache is never invalidated;
 #   scratch corpora, logs and findings go there too).
 #
@@ -29,7 +31,7 @@ targets=()
 for arg in "$@"; do
   case "$arg" in
     --long) long=1 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) targets+=("$arg") ;;
   esac
 done
@@ -86,6 +88,7 @@ for t in "${targets[@]}"; do
   # libFuzzer cuts seeds to 1 MiB unless told otherwise; real model headers are larger.
   largest=$(find "$seeds" "$extra" -type f -printf '%s\n' | sort -n | tail -1)
   [ "${largest:-0}" -gt 1048576 ] && flags+=("-max_len=$largest")
+  [ -n "${FUZZ_RUNS:-}" ] && flags+=("-runs=$FUZZ_RUNS")
   log=$work/$t.log
   echo
   echo "=== fuzz $t for ${seconds}s"

@@ -4,11 +4,18 @@
 //! the difference in calls is the kernel's instructions per row, free of the
 //! setup and process start-up that both runs share.
 //!
-//!   icount <isa> <qtype> <iters>      e.g. icount dotprod q4_0 1000
+//!   icount <isa> <qtype> <iters> [dot|gemv]      e.g. icount dotprod q4_0 1000
+//!
+//! `dot` (default) times the single-row kernel; `gemv` one `QMatrix` product of
+//! ROWS rows (one thread, one activation row) per iteration, i.e. the decode
+//! path with its multi-row kernels; divide by ROWS for a per-row figure.
 
-use mote_kernels::{supported_isas, vec_dot, ActBuf, Isa, QuantType};
+use mote_kernels::{supported_isas, vec_dot, ActBuf, Isa, QMatrix, QuantType, ThreadPool};
+use std::sync::Arc;
 
 const COLS: usize = 4096;
+/// Rows of the `gemv` workload.
+pub const ROWS: usize = 64;
 
 fn parse_isa(s: &str) -> Isa {
     let all = [Isa::Scalar, Isa::Avx2, Isa::Neon, Isa::NeonDotprod, Isa::NeonI8mm];
@@ -24,8 +31,8 @@ fn parse_qtype(s: &str) -> QuantType {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        eprintln!("usage: icount <isa> <qtype> <iters>");
+    if args.len() != 4 && args.len() != 5 {
+        eprintln!("usage: icount <isa> <qtype> <iters> [dot|gemv]");
         std::process::exit(2);
     }
     let (isa, q, iters) = (parse_isa(&args[1]), parse_qtype(&args[2]), args[3].parse::<usize>().expect("iters"));
@@ -41,7 +48,9 @@ fn main() {
         s ^= s << 17;
         s
     };
-    let mut w: Vec<u8> = (0..q.row_bytes(COLS).unwrap()).map(|_| next() as u8).collect();
+    let gemv = args.get(4).map(String::as_str) == Some("gemv");
+    let rows = if gemv { ROWS } else { 1 };
+    let mut w: Vec<u8> = (0..rows * q.row_bytes(COLS).unwrap()).map(|_| next() as u8).collect();
     if q == QuantType::BF16 {
         // Random bytes would include NaNs and subnormals; use ordinary values.
         for v in w.chunks_exact_mut(2) {
@@ -58,6 +67,18 @@ fn main() {
     let mut acts = ActBuf::new();
     acts.quantize(q, &x, 1, COLS);
     let mut sum = 0.0f32;
+    if gemv {
+        let mut mat = QMatrix::new(q, ROWS, COLS, Arc::new(w), 0).expect("matrix");
+        mat.set_isa(isa).expect("isa");
+        let pool = ThreadPool::new(1);
+        let mut y = vec![0f32; ROWS];
+        for _ in 0..iters {
+            mat.matmul(&pool, std::hint::black_box(&x), 1, &mut y);
+            sum += y[0];
+        }
+        println!("{sum}");
+        return;
+    }
     for _ in 0..iters {
         sum += vec_dot(isa, q, std::hint::black_box(&w), &acts, 0);
     }

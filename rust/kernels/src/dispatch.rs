@@ -96,6 +96,18 @@ pub(crate) fn tile_fn(isa: Isa, qtype: QuantType) -> Option<TileFn> {
     None
 }
 
+/// Four weight rows (`nb` blocks each, at `w`, `w + ws`, …) · one activation row.
+pub(crate) type Rows4Fn = unsafe fn(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 4];
+
+pub(crate) fn rows4_fn(isa: Isa, qtype: QuantType) -> Option<Rows4Fn> {
+    #[cfg(target_arch = "aarch64")]
+    if matches!(isa, Isa::Neon | Isa::NeonDotprod | Isa::NeonI8mm) {
+        return crate::aarch64::rows4_fn(isa, qtype);
+    }
+    let _ = (isa, qtype);
+    None
+}
+
 /// One weight row (`nb` blocks at `w`) · activation rows `a`, `a + stride`, … (four).
 pub(crate) type Tile4Fn = unsafe fn(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4];
 
@@ -103,6 +115,10 @@ pub(crate) fn tile4_fn(isa: Isa, qtype: QuantType) -> Option<Tile4Fn> {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 {
         return crate::x86::tile4_fn(qtype);
+    }
+    #[cfg(target_arch = "aarch64")]
+    if matches!(isa, Isa::Neon | Isa::NeonDotprod | Isa::NeonI8mm) {
+        return crate::aarch64::tile4_fn(isa, qtype);
     }
     let _ = (isa, qtype);
     None

@@ -1,7 +1,7 @@
 //! `QMatrix`: a quantized weight matrix borrowed from a (usually memory-mapped) buffer.
 
 use crate::acts::{self, ActBuf};
-use crate::dispatch::{self, Tile4Fn, TileFn};
+use crate::dispatch::{self, Rows4Fn, Tile4Fn, TileFn};
 use crate::{ActType, DotFn, Isa, KernelError, QuantType, ThreadPool};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -17,6 +17,7 @@ pub struct QMatrix {
     dot: DotFn,
     tile: Option<TileFn>,
     tile4: Option<Tile4Fn>,
+    rows4: Option<Rows4Fn>,
 }
 
 impl core::fmt::Debug for QMatrix {
@@ -108,6 +109,7 @@ impl QMatrix {
             dot: dispatch::dot_fn(isa, qtype),
             tile: dispatch::tile_fn(isa, qtype),
             tile4: dispatch::tile4_fn(isa, qtype),
+            rows4: dispatch::rows4_fn(isa, qtype),
         })
     }
 
@@ -138,6 +140,7 @@ impl QMatrix {
         self.dot = dispatch::dot_fn(isa, self.qtype);
         self.tile = dispatch::tile_fn(isa, self.qtype);
         self.tile4 = dispatch::tile4_fn(isa, self.qtype);
+        self.rows4 = dispatch::rows4_fn(isa, self.qtype);
         Ok(())
     }
 
@@ -218,8 +221,10 @@ impl QMatrix {
     fn split(&self, threads: usize, m: usize) -> (usize, usize) {
         let per_task = (MIN_TASK_BYTES / (self.row_bytes * m)).max(1);
         let n_tasks = (self.rows / per_task).clamp(1, threads * 8);
-        // Even chunk so that a 2-row tile never straddles two tasks.
-        let chunk = self.rows.div_ceil(n_tasks).next_multiple_of(2);
+        // Chunks start at multiples of 4 so that 2-row tiles and 4-row groups
+        // never straddle two tasks: a row is then computed by the same kernel
+        // whatever the thread count, and results do not depend on it.
+        let chunk = self.rows.div_ceil(n_tasks).next_multiple_of(4);
         (chunk, self.rows.div_ceil(chunk))
     }
 
@@ -279,6 +284,19 @@ impl QMatrix {
                     put(i, r + 1, unsafe { dot(nb, wp(r + 1), ap(i)) });
                 }
                 r += 2;
+            }
+        }
+        if let Some(rows4) = self.rows4 {
+            // Four weight rows per activation load (decode, and prefill where
+            // there are no tiles); the four rows stay in L1 across the m rows.
+            while r + 4 <= r1 {
+                for i in 0..m {
+                    let v = unsafe { rows4(nb, wp(r), wrb, ap(i)) };
+                    for (k, &vk) in v.iter().enumerate() {
+                        put(i, r + k, vk);
+                    }
+                }
+                r += 4;
             }
         }
         for r in r..r1 {

@@ -11,6 +11,7 @@ pub mod neon_bf16;
 pub mod i8mm;
 pub mod neon_kquants;
 pub mod neon_legacy;
+pub(crate) mod rows;
 
 use crate::{DotFn, Isa, QuantType};
 use core::arch::aarch64::*;
@@ -36,9 +37,23 @@ impl Dot for Mull {
 }
 
 /// f16 → f32 for a block scale stored little-endian at `p`.
+///
+/// Half-precision conversion (`fcvt s, h`) is in the AArch64 baseline (Armv8.0;
+/// only f16 *arithmetic* needs FEAT_FP16), so no detection is needed. It is two
+/// instructions where the portable bit manipulation of
+/// `blocks::f16_to_f32` took about fifteen, which was half of the Q8_0 dotprod
+/// loop. `vcvt_f32_f16` needs the unstable `f16` type, hence the asm.
 #[inline(always)]
 pub(crate) unsafe fn h2f(p: *const u8) -> f32 {
-    crate::blocks::f16_to_f32(u16::from_le_bytes([*p, *p.add(1)]))
+    let out: f32;
+    core::arch::asm!(
+        "ldr {o:h}, [{p}]",
+        "fcvt {o:s}, {o:h}",
+        p = in(reg) p,
+        o = out(vreg) out,
+        options(pure, readonly, nostack, preserves_flags)
+    );
+    out
 }
 
 /// Byte j of the result is 0xFF when bit j of `bits` is set (16 bits → 16 bytes).
@@ -84,9 +99,45 @@ pub(crate) fn dot_fn(isa: Isa, qtype: QuantType) -> Option<DotFn> {
 }
 
 pub(crate) fn tile_fn(qtype: QuantType) -> Option<crate::dispatch::TileFn> {
-    match qtype {
-        QuantType::Q8_0 => Some(i8mm::tile_q8_0),
-        QuantType::Q4_1 => Some(i8mm::tile_q4_1),
-        _ => None,
-    }
+    Some(match qtype {
+        QuantType::Q4_0 => i8mm::tile_q4_0,
+        QuantType::Q4_1 => i8mm::tile_q4_1,
+        QuantType::Q5_0 => i8mm::tile_q5_0,
+        QuantType::Q5_1 => i8mm::tile_q5_1,
+        QuantType::Q8_0 => i8mm::tile_q8_0,
+        QuantType::IQ4NL => i8mm::tile_iq4nl,
+        _ => return None,
+    })
+}
+
+pub(crate) fn rows4_fn(isa: Isa, qtype: QuantType) -> Option<crate::dispatch::Rows4Fn> {
+    let sdot = matches!(isa, Isa::NeonDotprod | Isa::NeonI8mm);
+    Some(match (qtype, sdot) {
+        (QuantType::Q4_0, false) => neon_legacy::rows4_q4_0,
+        (QuantType::Q4_0, true) => dotprod::rows4_q4_0,
+        (QuantType::Q4_1, false) => neon_legacy::rows4_q4_1,
+        (QuantType::Q4_1, true) => dotprod::rows4_q4_1,
+        (QuantType::Q5_0, false) => neon_legacy::rows4_q5_0,
+        (QuantType::Q5_0, true) => dotprod::rows4_q5_0,
+        (QuantType::Q5_1, false) => neon_legacy::rows4_q5_1,
+        (QuantType::Q5_1, true) => dotprod::rows4_q5_1,
+        (QuantType::Q8_0, false) => neon_legacy::rows4_q8_0,
+        (QuantType::Q8_0, true) => dotprod::rows4_q8_0,
+        (QuantType::IQ4NL, false) => neon_legacy::rows4_iq4nl,
+        (QuantType::IQ4NL, true) => dotprod::rows4_iq4nl,
+        _ => return None,
+    })
+}
+
+pub(crate) fn tile4_fn(isa: Isa, qtype: QuantType) -> Option<crate::dispatch::Tile4Fn> {
+    let sdot = matches!(isa, Isa::NeonDotprod | Isa::NeonI8mm);
+    Some(match (qtype, sdot) {
+        (QuantType::Q4K, false) => neon_kquants::tile4_q4k,
+        (QuantType::Q4K, true) => dotprod::tile4_q4k,
+        (QuantType::Q5K, false) => neon_kquants::tile4_q5k,
+        (QuantType::Q5K, true) => dotprod::tile4_q5k,
+        (QuantType::Q6K, false) => neon_kquants::tile4_q6k,
+        (QuantType::Q6K, true) => dotprod::tile4_q6k,
+        _ => return None,
+    })
 }

@@ -32,18 +32,21 @@ unsafe fn k_mins(mn: &[u8; 8], y: *const u8) -> i32 {
     vaddvq_s32(vaddq_s32(lo, hi))
 }
 
-/// Q4_K/Q5_K share everything but the fifth bit; `HIGH` selects Q5_K.
+/// Q4_K/Q5_K share everything but the fifth bit; `HIGH` selects Q5_K. One
+/// weight row against `T` activation rows `stride` bytes apart: with T = 4
+/// (prefill) each super-block's scales and nibbles are unpacked once for four
+/// tokens instead of once per token.
 #[inline(always)]
-unsafe fn q45k<D: Dot, const HIGH: bool>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+unsafe fn q45k<D: Dot, const HIGH: bool, const T: usize>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; T] {
     let (bb, qs_off) = if HIGH { (176, 48) } else { (144, 16) };
     let m4 = vdupq_n_u8(0x0f);
-    let mut acc = 0.0f32;
+    let mut acc = [0.0f32; T];
     for i in 0..nb {
         let x = w.add(i * bb);
-        let y = a.add(i * Q8K_BYTES);
+        let y = |t: usize| a.add(t * stride + i * Q8K_BYTES);
         let (sc, mn) = unpack_k_scales(&*(x.add(4) as *const [u8; 12]));
         let (mut h0, mut h1) = if HIGH { (vld1q_u8(x.add(16)), vld1q_u8(x.add(32))) } else { (m4, m4) };
-        let mut sumv = vdupq_n_s32(0);
+        let mut sumv = [vdupq_n_s32(0); T];
         for c in 0..4 {
             let q0 = vld1q_u8(x.add(qs_off + 32 * c));
             let q1 = vld1q_u8(x.add(qs_off + 32 * c + 16));
@@ -60,42 +63,46 @@ unsafe fn q45k<D: Dot, const HIGH: bool>(nb: usize, w: *const u8, a: *const u8) 
                 h0 = vshrq_n_u8(h0, 2);
                 h1 = vshrq_n_u8(h1, 2);
             }
-            let ys = y.add(Q8K_QS + 64 * c);
             let s = |v: uint8x16_t| vreinterpretq_s8_u8(v);
-            let plo = D::dot(D::dot(vdupq_n_s32(0), s(l0), ld(ys)), s(l1), ld(ys.add(16)));
-            let phi = D::dot(D::dot(vdupq_n_s32(0), s(u0), ld(ys.add(32))), s(u1), ld(ys.add(48)));
-            sumv = vmlaq_n_s32(sumv, plo, sc[2 * c] as i32);
-            sumv = vmlaq_n_s32(sumv, phi, sc[2 * c + 1] as i32);
+            for (t, sv) in sumv.iter_mut().enumerate() {
+                let ys = y(t).add(Q8K_QS + 64 * c);
+                let plo = D::dot(D::dot(vdupq_n_s32(0), s(l0), ld(ys)), s(l1), ld(ys.add(16)));
+                let phi = D::dot(D::dot(vdupq_n_s32(0), s(u0), ld(ys.add(32))), s(u1), ld(ys.add(48)));
+                *sv = vmlaq_n_s32(*sv, plo, sc[2 * c] as i32);
+                *sv = vmlaq_n_s32(*sv, phi, sc[2 * c + 1] as i32);
+            }
         }
-        let yd = q8k_d(y);
-        let isum = vaddvq_s32(sumv) as f32;
-        let msum = k_mins(&mn, y) as f32;
-        acc += h2f(x) * yd * isum - h2f(x.add(2)) * yd * msum;
+        let (dw, mw) = (h2f(x), h2f(x.add(2)));
+        for (t, at) in acc.iter_mut().enumerate() {
+            let yd = q8k_d(y(t));
+            *at += dw * yd * vaddvq_s32(sumv[t]) as f32 - mw * yd * k_mins(&mn, y(t)) as f32;
+        }
     }
     acc
 }
 
 #[inline(always)]
 pub(crate) unsafe fn q4k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
-    q45k::<D, false>(nb, w, a)
+    q45k::<D, false, 1>(nb, w, a, 0)[0]
 }
 
 #[inline(always)]
 pub(crate) unsafe fn q5k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
-    q45k::<D, true>(nb, w, a)
+    q45k::<D, true, 1>(nb, w, a, 0)[0]
 }
 
+/// Q6_K, one weight row against `T` activation rows (see [`q45k`]).
 #[inline(always)]
-pub(crate) unsafe fn q6k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+unsafe fn q6k_t<D: Dot, const T: usize>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; T] {
     let m4 = vdupq_n_u8(0x0f);
     let m3 = vdupq_n_u8(0x03);
     let off = vdupq_n_s8(32);
-    let mut acc = 0.0f32;
+    let mut acc = [0.0f32; T];
     for i in 0..nb {
         let x = w.add(i * 210);
-        let y = a.add(i * Q8K_BYTES);
+        let y = |t: usize| a.add(t * stride + i * Q8K_BYTES);
         let sc = x.add(192) as *const i8;
-        let mut sumv = vdupq_n_s32(0);
+        let mut sumv = [vdupq_n_s32(0); T];
         for n in 0..2 {
             let ql = x.add(64 * n);
             let qh = x.add(128 + 32 * n);
@@ -112,15 +119,62 @@ pub(crate) unsafe fn q6k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
                 ];
                 for (g, &qg) in q.iter().enumerate() {
                     let qs = vsubq_s8(vreinterpretq_s8_u8(qg), off);
-                    let ys = ld(y.add(Q8K_QS + 128 * n + 32 * g + 16 * half));
-                    let p = D::dot(vdupq_n_s32(0), qs, ys);
-                    sumv = vmlaq_n_s32(sumv, p, *sc.add(8 * n + 2 * g + half) as i32);
+                    let scale = *sc.add(8 * n + 2 * g + half) as i32;
+                    for (t, sv) in sumv.iter_mut().enumerate() {
+                        let ys = ld(y(t).add(Q8K_QS + 128 * n + 32 * g + 16 * half));
+                        *sv = vmlaq_n_s32(*sv, D::dot(vdupq_n_s32(0), qs, ys), scale);
+                    }
                 }
             }
         }
-        acc += h2f(x.add(208)) * q8k_d(y) * vaddvq_s32(sumv) as f32;
+        let dw = h2f(x.add(208));
+        for (t, at) in acc.iter_mut().enumerate() {
+            *at += dw * q8k_d(y(t)) * vaddvq_s32(sumv[t]) as f32;
+        }
     }
     acc
+}
+
+#[inline(always)]
+pub(crate) unsafe fn q6k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
+    q6k_t::<D, 1>(nb, w, a, 0)[0]
+}
+
+/// `pub unsafe fn NAME(nb, w, a, stride) -> [f32; 4]`: one weight row against
+/// four activation rows (the prefill tiles) for one ISA level.
+macro_rules! tile4_entries {
+    ($features:literal, $dot:ty) => {
+        /// # Safety
+        /// The CPU must support the enabled features; `w` holds `nb` Q4_K blocks,
+        /// `a`, `a + stride`, … four rows of `nb` 4-aligned Q8_K blocks.
+        #[target_feature(enable = $features)]
+        pub unsafe fn tile4_q4k(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+            super::neon_kquants::q45k_tile::<$dot, false>(nb, w, a, stride)
+        }
+        /// # Safety
+        /// As `tile4_q4k`, for Q5_K.
+        #[target_feature(enable = $features)]
+        pub unsafe fn tile4_q5k(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+            super::neon_kquants::q45k_tile::<$dot, true>(nb, w, a, stride)
+        }
+        /// # Safety
+        /// As `tile4_q4k`, for Q6_K.
+        #[target_feature(enable = $features)]
+        pub unsafe fn tile4_q6k(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+            super::neon_kquants::q6k_tile::<$dot>(nb, w, a, stride)
+        }
+    };
+}
+pub(crate) use tile4_entries;
+
+#[inline(always)]
+pub(crate) unsafe fn q45k_tile<D: Dot, const HIGH: bool>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+    q45k::<D, HIGH, 4>(nb, w, a, stride)
+}
+
+#[inline(always)]
+pub(crate) unsafe fn q6k_tile<D: Dot>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+    q6k_t::<D, 4>(nb, w, a, stride)
 }
 
 /// Bits 2g..2g+2 of every byte: the 2-bit codes of group g (Q2_K/Q3_K layout:
@@ -246,3 +300,5 @@ neon_entry!(
     vec_dot_q3k => q3k,
     vec_dot_iq4xs => iq4xs
 );
+
+tile4_entries!("neon", Mull);
