@@ -208,17 +208,15 @@ unsafe fn f16x4(p0: *const u8, p1: *const u8, p2: *const u8, p3: *const u8) -> f
 ///
 /// # Safety
 /// The CPU must support what `D` emits; the rows and `a` must hold `nb` blocks
-/// (and `a` its scale appendix), block scales at even addresses.
+/// (and `a` its scale appendix); any alignment.
 #[inline(always)]
 pub(crate) unsafe fn rows4<B: Block32, D: Dot>(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 4] {
     let f = B::new();
     let (ab, aq) = act_layout(B::ACT);
     let ad = a.add(scales_offset(B::ACT, nb)) as *const f32;
     let as_ = ad.add(nb);
-    // Two accumulators so consecutive blocks' FMAs do not wait on each other.
-    let mut acc = [vdupq_n_f32(0.0), vdupq_n_f32(0.0)];
-    let mut acc_off = vdupq_n_f32(0.0);
-    for i in 0..nb {
+    // One block: the four rows' sums folded to one vector, scaled into `acc`.
+    let block = |i: usize, acc: float32x4_t, acc_off: float32x4_t| {
         let y = a.add(i * ab + aq);
         let (ya, yb) = (ld(y), ld(y.add(16)));
         let x = w.add(i * B::BYTES);
@@ -229,19 +227,33 @@ pub(crate) unsafe fn rows4<B: Block32, D: Dot>(nb: usize, w: *const u8, ws: usiz
         let (s0, s1, s2, s3) = (dot(0), dot(1), dot(2), dot(3));
         let s = vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3));
         let dw = gather_f16(x, ws, 0);
-        acc[i & 1] = vfmaq_f32(acc[i & 1], vcvtq_f32_s32(s), vmulq_n_f32(dw, *ad.add(i)));
-        match B::OFFSET {
-            Offset::None => {}
-            Offset::Min => acc_off = vfmaq_n_f32(acc_off, gather_f16(x, ws, 2), *as_.add(i)),
-            Offset::Zero(_) => acc_off = vfmaq_n_f32(acc_off, dw, *as_.add(i)),
-        }
+        let acc = vfmaq_f32(acc, vcvtq_f32_s32(s), vmulq_n_f32(dw, *ad.add(i)));
+        let acc_off = match B::OFFSET {
+            Offset::None => acc_off,
+            Offset::Min => vfmaq_n_f32(acc_off, gather_f16(x, ws, 2), *as_.add(i)),
+            Offset::Zero(_) => vfmaq_n_f32(acc_off, dw, *as_.add(i)),
+        };
+        (acc, acc_off)
+    };
+    // Two blocks per step into two accumulators, so consecutive blocks' FMAs
+    // do not wait on each other (as locals: an indexed pair was kept on the stack).
+    let zero = vdupq_n_f32(0.0);
+    let (mut acc0, mut acc1, mut off0, mut off1) = (zero, zero, zero, zero);
+    let mut i = 0;
+    while i + 2 <= nb {
+        (acc0, off0) = block(i, acc0, off0);
+        (acc1, off1) = block(i + 1, acc1, off1);
+        i += 2;
     }
-    let mut total = vaddq_f32(acc[0], acc[1]);
-    match B::OFFSET {
-        Offset::None => {}
-        Offset::Min => total = vaddq_f32(total, acc_off),
-        Offset::Zero(k) => total = vfmsq_n_f32(total, acc_off, k),
+    if i < nb {
+        (acc0, off0) = block(i, acc0, off0);
     }
+    let (total, acc_off) = (vaddq_f32(acc0, acc1), vaddq_f32(off0, off1));
+    let total = match B::OFFSET {
+        Offset::None => total,
+        Offset::Min => vaddq_f32(total, acc_off),
+        Offset::Zero(k) => vfmsq_n_f32(total, acc_off, k),
+    };
     let mut out = [0f32; 4];
     vst1q_f32(out.as_mut_ptr(), total);
     out
