@@ -69,6 +69,19 @@ pub struct Engine {
 const OVERHEAD_BYTES: u64 = 48 << 20;
 
 impl Engine {
+    /// The bytes [`Engine::load`] with these options would need, which is
+    /// what its pre-load memory check compares with the memory available:
+    /// parses the file's header only (no weights are touched). A model
+    /// manager uses it to decide what to evict before loading.
+    pub fn estimate_load_bytes(path: &Path, options: &LoadOptions) -> Result<u64> {
+        let gguf = GgufFile::open(path)?;
+        let mut cfg = ModelConfig::from_gguf(&gguf)?;
+        options.kv_type.check(cfg.head_dim)?;
+        cfg.kv_type = options.kv_type;
+        let context_length = choose_context(&cfg, options.context_length)?;
+        Ok(estimate_bytes(&gguf, &cfg, context_length))
+    }
+
     pub fn load(path: &Path, options: LoadOptions) -> Result<Engine> {
         let started = Instant::now();
         let gguf = GgufFile::open(path)?;

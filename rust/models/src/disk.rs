@@ -1,0 +1,46 @@
+//! Free space and durable renames.
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::error::{ModelError, Result};
+
+/// Bytes an unprivileged process can still write on the file system holding `path`.
+pub fn available_bytes(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut p = path;
+    // statvfs needs an existing path: walk up to the nearest one.
+    while !p.exists() {
+        p = p.parent().unwrap_or(Path::new("/"));
+    }
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c is NUL-terminated, st is a valid out-pointer.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+/// Fails with `NoSpace` unless `needed` bytes fit in `dir` (plus a margin for
+/// metadata and the manifest).
+pub fn ensure_space(dir: &Path, needed: u64) -> Result<()> {
+    const MARGIN: u64 = 8 << 20;
+    let available = available_bytes(dir).map_err(|e| ModelError::io(dir, e))?;
+    if available < needed.saturating_add(MARGIN) {
+        return Err(ModelError::NoSpace { path: dir.to_path_buf(), needed: needed.saturating_add(MARGIN), available });
+    }
+    Ok(())
+}
+
+/// Renames `from` to `to` durably: the file's data first, then the directory
+/// entry, so after a crash `to` is either absent or complete.
+pub fn durable_rename(from: &Path, to: &Path) -> Result<()> {
+    File::open(from).and_then(|f| f.sync_all()).map_err(|e| ModelError::io(from, e))?;
+    std::fs::rename(from, to).map_err(|e| ModelError::io(to, e))?;
+    if let Some(dir) = to.parent() {
+        // Directory fsync is best effort (some file systems refuse it).
+        let _ = File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
