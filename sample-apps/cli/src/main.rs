@@ -3,7 +3,7 @@
 //! info and benchmarks.
 
 mod commands;
-mod download;
+mod interrupt;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +54,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Demonstrate a full memory release and restore, with RSS and TTFT figures.
     Lifecycle(commands::lifecycle::Args),
+    /// Manage installed models: list, pull (resumable, verified), rm, verify, use, gc, catalogue.
+    Models(commands::models::Args),
     /// Render energy runs (from `mote bench --energy` or a phone) as a self-contained HTML page.
     Report {
         #[arg(long, default_value = "mote-energy.json")]
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Lifecycle(a) => commands::lifecycle::run(a),
         Command::Report { input, out } => commands::report::run(&input, &out),
+        Command::Models(a) => commands::models::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,6 @@ use mote_core::{CancelToken, Error};
 
 use super::generate::config;
 use super::{load, CmdResult};
-use crate::download;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,7 +38,7 @@ pub struct Args {
 pub fn run(a: Args) -> CmdResult {
     let path = match a.model {
         Some(p) => p,
-        None => download::ensure(&download::DEFAULT_MODEL)?,
+        None => default_model()?,
     };
     let engine = load(&path, a.threads, a.ctx, a.kv_type)?;
     let info = engine.info();
@@ -57,7 +56,7 @@ pub fn run(a: Args) -> CmdResult {
     // The handler cancels whatever reply is running; with none, it quits.
     let current: Arc<Mutex<Option<CancelToken>>> = Arc::default();
     let handler_slot = current.clone();
-    ctrlc::set_handler(move || match handler_slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    crate::interrupt::on_ctrl_c(move || match handler_slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
         Some(t) => t.cancel(),
         None => std::process::exit(130),
     })?;
@@ -107,4 +106,17 @@ pub fn run(a: Args) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// The default model through the model manager: installed (and verified) on
+/// first use from the built-in catalogue, resumable if interrupted.
+fn default_model() -> Result<PathBuf, Box<dyn std::error::Error>> {
+    const DEFAULT: &str = "smollm2-135m-instruct-q4_1";
+    let m = mote_models::Manager::open(&mote_models::default_dir())?;
+    if let Ok(path) = m.resolve(DEFAULT) {
+        return Ok(path);
+    }
+    eprintln!("Fetching the default model (first use only)…");
+    let pulled = super::models::with_progress(&m, |m, progress| Ok(m.pull_entry(DEFAULT, None, progress)?))?;
+    Ok(pulled.version.path)
 }

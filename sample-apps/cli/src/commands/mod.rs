@@ -4,6 +4,7 @@ pub mod energy;
 pub mod generate;
 pub mod lifecycle;
 pub mod misc;
+pub mod models;
 pub mod report;
 
 use std::path::Path;
