@@ -53,10 +53,47 @@ unsafe fn nibbles(p: *const u8, m4: uint8x16_t) -> (int8x16_t, int8x16_t) {
     (vreinterpretq_s8_u8(vandq_u8(q, m4)), vreinterpretq_s8_u8(vshrq_n_u8(q, 4)))
 }
 
-/// 0x10 in byte j where bit j of `bits` is set.
+/// The fifth bits of a Q5 block as 0x10 bytes: for elements 0..16 and 16..32.
+///
+/// The 32 bits at `qh` are replicated into every lane (`ld1r`), `tbl` spreads
+/// byte k of them over eight lanes, and a per-lane shift brings bit j of each
+/// to bit 4: nine instructions for both halves, where testing each half
+/// against a bit mask from general registers took about fifteen.
+#[derive(Clone, Copy)]
+pub(crate) struct FifthBits {
+    spread_lo: uint8x16_t,
+    spread_hi: uint8x16_t,
+    shift: int8x16_t,
+    b4: uint8x16_t,
+}
+
+impl FifthBits {
+    #[inline(always)]
+    unsafe fn new() -> FifthBits {
+        const LO: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1];
+        const HI: [u8; 16] = [2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3];
+        // Lane j holds bit j % 8 of its byte: shift left by 4 - j (negative = right).
+        const SHIFT: [i8; 16] = [4, 3, 2, 1, 0, -1, -2, -3, 4, 3, 2, 1, 0, -1, -2, -3];
+        FifthBits {
+            spread_lo: vld1q_u8(LO.as_ptr()),
+            spread_hi: vld1q_u8(HI.as_ptr()),
+            shift: vld1q_s8(SHIFT.as_ptr()),
+            b4: vdupq_n_u8(0x10),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn get(self, qh: *const u8) -> (int8x16_t, int8x16_t) {
+        let v = vreinterpretq_u8_u32(ld1r_u32(qh));
+        let bits = |spread| vreinterpretq_s8_u8(vandq_u8(vshlq_u8(vqtbl1q_u8(v, spread), self.shift), self.b4));
+        (bits(self.spread_lo), bits(self.spread_hi))
+    }
+}
+
+/// Four bytes at `p` (any alignment) replicated into the four 32-bit lanes.
 #[inline(always)]
-unsafe fn fifth_bits(bits: u16, b4: uint8x16_t) -> int8x16_t {
-    vreinterpretq_s8_u8(vandq_u8(super::bits_to_bytes16(bits), b4))
+unsafe fn ld1r_u32(p: *const u8) -> uint32x4_t {
+    vdupq_n_u32((p as *const u32).read_unaligned())
 }
 
 #[derive(Clone, Copy)]
@@ -92,38 +129,38 @@ impl Block32 for Q4_1 {
 }
 
 #[derive(Clone, Copy)]
-pub(crate) struct Q5_0(uint8x16_t, uint8x16_t);
+pub(crate) struct Q5_0(uint8x16_t, FifthBits);
 impl Block32 for Q5_0 {
     const BYTES: usize = 22;
     const ACT: ActType = ActType::Q8_0;
     const OFFSET: Offset = Offset::Zero(16.0);
     #[inline(always)]
     unsafe fn new() -> Self {
-        Q5_0(vdupq_n_u8(0x0f), vdupq_n_u8(0x10))
+        Q5_0(vdupq_n_u8(0x0f), FifthBits::new())
     }
     #[inline(always)]
     unsafe fn quants(self, x: *const u8) -> (int8x16_t, int8x16_t) {
-        let qh = (x.add(2) as *const u32).read_unaligned();
+        let (h0, h1) = self.1.get(x.add(2));
         let (lo, hi) = nibbles(x.add(6), self.0);
-        (vorrq_s8(lo, fifth_bits(qh as u16, self.1)), vorrq_s8(hi, fifth_bits((qh >> 16) as u16, self.1)))
+        (vorrq_s8(lo, h0), vorrq_s8(hi, h1))
     }
 }
 
 #[derive(Clone, Copy)]
-pub(crate) struct Q5_1(uint8x16_t, uint8x16_t);
+pub(crate) struct Q5_1(uint8x16_t, FifthBits);
 impl Block32 for Q5_1 {
     const BYTES: usize = 24;
     const ACT: ActType = ActType::Q8_1;
     const OFFSET: Offset = Offset::Min;
     #[inline(always)]
     unsafe fn new() -> Self {
-        Q5_1(vdupq_n_u8(0x0f), vdupq_n_u8(0x10))
+        Q5_1(vdupq_n_u8(0x0f), FifthBits::new())
     }
     #[inline(always)]
     unsafe fn quants(self, x: *const u8) -> (int8x16_t, int8x16_t) {
-        let qh = (x.add(4) as *const u32).read_unaligned();
+        let (h0, h1) = self.1.get(x.add(4));
         let (lo, hi) = nibbles(x.add(8), self.0);
-        (vorrq_s8(lo, fifth_bits(qh as u16, self.1)), vorrq_s8(hi, fifth_bits((qh >> 16) as u16, self.1)))
+        (vorrq_s8(lo, h0), vorrq_s8(hi, h1))
     }
 }
 
