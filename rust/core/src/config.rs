@@ -31,6 +31,11 @@ pub struct LoadOptions {
     /// divisible by 32).
     #[serde(default)]
     pub kv_type: crate::model::KvType,
+    /// `(offset, length)` of the model inside the file at the load path, for
+    /// a model stored uncompressed inside another file (an Android APK
+    /// asset), mapped in place; see [`crate::gguf::GgufFile::open_range`].
+    #[serde(default)]
+    pub byte_range: Option<(u64, u64)>,
 }
 
 /// Phones rarely have the memory for a model's full trained context; an app

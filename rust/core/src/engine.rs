@@ -34,6 +34,8 @@ pub struct Loaded {
 
 struct Shared {
     path: PathBuf,
+    /// The model's bytes within `path`, when it is embedded (APK asset).
+    byte_range: Option<(u64, u64)>,
     context_length: usize,
     kv_type: model::KvType,
     info: ModelInfo,
@@ -74,7 +76,7 @@ impl Engine {
     /// parses the file's header only (no weights are touched). A model
     /// manager uses it to decide what to evict before loading.
     pub fn estimate_load_bytes(path: &Path, options: &LoadOptions) -> Result<u64> {
-        let gguf = GgufFile::open(path)?;
+        let gguf = GgufFile::open_at(path, options.byte_range)?;
         let mut cfg = ModelConfig::from_gguf(&gguf)?;
         options.kv_type.check(cfg.head_dim)?;
         cfg.kv_type = options.kv_type;
@@ -84,7 +86,7 @@ impl Engine {
 
     pub fn load(path: &Path, options: LoadOptions) -> Result<Engine> {
         let started = Instant::now();
-        let gguf = GgufFile::open(path)?;
+        let gguf = GgufFile::open_at(path, options.byte_range)?;
         let mut cfg = ModelConfig::from_gguf(&gguf)?;
         options.kv_type.check(cfg.head_dim)?;
         cfg.kv_type = options.kv_type;
@@ -145,6 +147,7 @@ impl Engine {
         Ok(Engine {
             shared: Arc::new(Shared {
                 path: path.to_path_buf(),
+                byte_range: options.byte_range,
                 context_length,
                 kv_type: cfg.kv_type,
                 info,
@@ -258,11 +261,13 @@ impl Engine {
             .model_hash
             .get_or_init(|| {
                 let dir = self.memory_policy().snapshot_dir.or_else(|| self.shared.state_dir.clone());
-                let hash = |g: &GgufFile| crate::memory::model_hash::model_hash(g, &self.shared.path, dir.as_deref());
+                let hash = |g: &GgufFile| {
+                    crate::memory::model_hash::model_hash(g, &self.shared.path, self.shared.byte_range, dir.as_deref())
+                };
                 match lock(&self.shared.loaded).clone() {
                     Some(l) => hash(&l.gguf),
                     // Released: map the file just to hash it (the weights are not rebuilt).
-                    None => GgufFile::open(&self.shared.path).map(|g| hash(&g)).unwrap_or_default(),
+                    None => GgufFile::open_at(&self.shared.path, self.shared.byte_range).map(|g| hash(&g)).unwrap_or_default(),
                 }
             })
             .clone()
@@ -309,7 +314,7 @@ impl Engine {
             Some(dir) => Some(LoadGuard::arm(dir, &s.path, s.context_length, false)?.0),
             None => None,
         };
-        let built = GgufFile::open(&s.path).and_then(|gguf| {
+        let built = GgufFile::open_at(&s.path, s.byte_range).and_then(|gguf| {
             let model = model::load_kv(&gguf, s.context_length, s.pool.clone(), s.kv_type)?;
             Ok(Loaded { model, tokenizer: s.tokenizer.clone(), template: s.template.clone(), gguf })
         });

@@ -186,3 +186,37 @@ fn a_busy_session_refuses_a_second_send() {
     assert!(t.join().unwrap().is_ok());
     assert_eq!(s.history().len(), 2);
 }
+
+/// A model stored inside another file (an uncompressed APK asset) loads in
+/// place from its byte range and generates exactly what the plain file does;
+/// misaligned or out-of-file ranges are typed errors.
+#[test]
+fn model_embedded_in_a_larger_file_loads_from_its_byte_range() {
+    use mote_core::{CancelToken, Engine, GenerationConfig, LoadOptions};
+    let model = common::model_path("smollm2");
+    let bytes = std::fs::read(&model).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let apk = dir.path().join("app.apk");
+    let offset = 4096u64 * 3 + 64; // 32-byte aligned, not page aligned
+    let mut blob = vec![0x5au8; offset as usize];
+    blob.extend_from_slice(&bytes);
+    blob.extend_from_slice(b"PK\x05\x06 trailing zip directory");
+    std::fs::write(&apk, &blob).unwrap();
+
+    let config = GenerationConfig { max_tokens: 8, temperature: 0.0, ..Default::default() };
+    let run = |path: &std::path::Path, range| {
+        let e = Engine::load(path, LoadOptions { context_length: 128, byte_range: range, ..Default::default() }).unwrap();
+        let tokens = e.tokenize("The capital of France is", None).unwrap();
+        e.complete(&tokens, &config, &CancelToken::new(), &mut |_| {}).unwrap().tokens
+    };
+    let plain = run(&model, None);
+    let embedded = run(&apk, Some((offset, bytes.len() as u64)));
+    assert_eq!(embedded, plain, "same tokens from the embedded copy");
+
+    for (range, what) in [((offset + 4, bytes.len() as u64), "aligned"), ((offset, blob.len() as u64), "outside")] {
+        match Engine::load(&apk, LoadOptions { byte_range: Some(range), ..Default::default() }) {
+            Err(mote_core::Error::InvalidModel(m)) => assert!(m.contains(what), "{m}"),
+            other => panic!("{range:?}: {:?}", other.err()),
+        }
+    }
+}

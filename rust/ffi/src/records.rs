@@ -81,6 +81,7 @@ impl TryFrom<LoadOptions> for core::LoadOptions {
             reduce_context_after_crash: o.reduce_context_after_crash,
             chat_template: None,
             kv_type: o.kv_cache_type.map(Into::into).unwrap_or_default(),
+            byte_range: None,
         })
     }
 }

@@ -125,6 +125,48 @@ impl GgufFile {
         Ok(Self::parse(Backing::Mapped(map))?)
     }
 
+    /// Maps and validates a GGUF stored at `offset .. offset + len` inside a
+    /// larger file, in place: an uncompressed asset in an Android APK (the
+    /// `AssetFileDescriptor`'s start offset and length, with the APK's path or
+    /// `/proc/self/fd/N`). The weights are memory-mapped from the APK like a
+    /// file of their own, with no copy. Tensors keep their in-file alignment
+    /// in memory only if `offset` is a multiple of 32 (store the asset
+    /// uncompressed, 32-byte or page aligned: `zipalign -p`), so any other
+    /// offset is refused.
+    pub fn open_range(path: &Path, offset: u64, len: u64) -> Result<Self, Error> {
+        let unreadable = |source| Error::ModelUnreadable { path: path.to_path_buf(), source };
+        let file = File::open(path).map_err(unreadable)?;
+        let size = file.metadata().map_err(unreadable)?.len();
+        let end = offset.checked_add(len);
+        if end.is_none_or(|e| e > size) {
+            return Err(Error::InvalidModel(format!(
+                "range {offset}+{len} lies outside {} ({size} bytes)",
+                path.display()
+            )));
+        }
+        if offset % 32 != 0 {
+            return Err(Error::InvalidModel(format!(
+                "the model at offset {offset} of {} is not 32-byte aligned: store it uncompressed and aligned (zipalign -p)",
+                path.display()
+            )));
+        }
+        if len < 4 {
+            return Err(GgufError::Truncated { what: "magic".into(), offset: 0 }.into());
+        }
+        let len = usize::try_from(len).map_err(|_| Error::InvalidModel("range too large for this platform".into()))?;
+        // SAFETY: as in `open`; the map covers only the given range.
+        let map = unsafe { memmap2::MmapOptions::new().offset(offset).len(len).map(&file) }.map_err(unreadable)?;
+        Ok(Self::parse(Backing::Mapped(map))?)
+    }
+
+    /// `open`, or `open_range` when a byte range is given.
+    pub fn open_at(path: &Path, range: Option<(u64, u64)>) -> Result<Self, Error> {
+        match range {
+            Some((offset, len)) => Self::open_range(path, offset, len),
+            None => Self::open(path),
+        }
+    }
+
     /// Validates GGUF bytes already in memory.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, Error> {
         Ok(Self::parse(Backing::Owned(bytes))?)

@@ -27,8 +27,12 @@ struct Entry {
 
 /// The model's content hash, from `cache_dir`'s record when the file is
 /// unchanged, else computed (and recorded when `cache_dir` is given).
-pub fn model_hash(gguf: &GgufFile, path: &Path, cache_dir: Option<&Path>) -> String {
-    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf()).display().to_string();
+pub fn model_hash(gguf: &GgufFile, path: &Path, range: Option<(u64, u64)>, cache_dir: Option<&Path>) -> String {
+    let mut key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf()).display().to_string();
+    if let Some((offset, len)) = range {
+        // Several models embedded in one file (APK assets) each get their own entry.
+        key += &format!("#{offset}+{len}");
+    }
     let stamp = fs::metadata(path).ok().map(|m| {
         let modified_ns = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
         (m.len(), modified_ns)
