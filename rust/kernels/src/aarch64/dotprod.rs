@@ -51,13 +51,6 @@ dotprod_entry!(
     vec_dot_iq4xs => k::iq4xs
 );
 
-super::rows::rows4_entries!("neon,dotprod", Sdot;
-    rows4_q4_0 => Q4_0,
-    rows4_q4_1 => Q4_1,
-    rows4_q5_0 => Q5_0,
-    rows4_q5_1 => Q5_1,
-    rows4_q8_0 => Q8_0,
-    rows4_iq4nl => IQ4NL
-);
+super::rows::rows4_entries!("neon,dotprod", Sdot);
 
 super::neon_kquants::tile4_entries!("neon,dotprod", Sdot);

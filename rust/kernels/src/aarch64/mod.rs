@@ -125,6 +125,12 @@ pub(crate) fn rows4_fn(isa: Isa, qtype: QuantType) -> Option<crate::dispatch::Ro
         (QuantType::Q8_0, true) => dotprod::rows4_q8_0,
         (QuantType::IQ4NL, false) => neon_legacy::rows4_iq4nl,
         (QuantType::IQ4NL, true) => dotprod::rows4_iq4nl,
+        (QuantType::Q4K, false) => neon_kquants::rows4_q4k,
+        (QuantType::Q4K, true) => dotprod::rows4_q4k,
+        (QuantType::Q5K, false) => neon_kquants::rows4_q5k,
+        (QuantType::Q5K, true) => dotprod::rows4_q5k,
+        (QuantType::Q6K, false) => neon_kquants::rows4_q6k,
+        (QuantType::Q6K, true) => dotprod::rows4_q6k,
         _ => return None,
     })
 }

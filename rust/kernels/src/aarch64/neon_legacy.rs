@@ -154,11 +154,4 @@ macro_rules! neon_entry {
 }
 neon_entry!(vec_dot_q4_0 => q4_0, vec_dot_q4_1 => q4_1, vec_dot_q5_0 => q5_0, vec_dot_q5_1 => q5_1, vec_dot_q8_0 => q8_0, vec_dot_iq4nl => iq4nl);
 
-super::rows::rows4_entries!("neon", Mull;
-    rows4_q4_0 => Q4_0,
-    rows4_q4_1 => Q4_1,
-    rows4_q5_0 => Q5_0,
-    rows4_q5_1 => Q5_1,
-    rows4_q8_0 => Q8_0,
-    rows4_iq4nl => IQ4NL
-);
+super::rows::rows4_entries!("neon", Mull);

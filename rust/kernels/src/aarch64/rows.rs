@@ -369,10 +369,16 @@ unsafe fn pair_f16(x0: *const u8, x1: *const u8, off: usize) -> float32x4_t {
     f16x4(x0.add(off), x0.add(off), x1.add(off), x1.add(off))
 }
 
-/// `pub unsafe fn NAME(nb, w, ws, a) -> [f32; 4]` entry points of [`rows4`] for one
-/// ISA level (its target features and byte-dot).
+/// The [`rows4`] entry points of one ISA level (its target features and
+/// byte-dot): `pub unsafe fn rows4_q4_0(nb, w, ws, a) -> [f32; 4]` and so on
+/// for every 32-element format.
 macro_rules! rows4_entries {
-    ($features:literal, $dot:ty; $($name:ident => $fmt:ident),*) => {$(
+    ($features:literal, $dot:ty) => {
+        super::rows::rows4_entries!(@each $features, $dot;
+            rows4_q4_0 => Q4_0, rows4_q4_1 => Q4_1, rows4_q5_0 => Q5_0,
+            rows4_q5_1 => Q5_1, rows4_q8_0 => Q8_0, rows4_iq4nl => IQ4NL);
+    };
+    (@each $features:literal, $dot:ty; $($name:ident => $fmt:ident),*) => {$(
         /// # Safety
         /// The CPU must support the enabled features; four rows `ws` bytes apart
         /// hold `nb` weight blocks each, `a` `nb` activation blocks and their appendix.
