@@ -177,27 +177,31 @@ pub(crate) unsafe fn q6k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
 
 /// The K-quant multi-row entry points of one ISA level: `tile4_*` (one weight
 /// row, four activation rows `stride` bytes apart: prefill) and `rows4_*`
-/// (four weight rows `ws` bytes apart, one activation row: decode).
+/// (four weight rows `ws` bytes apart, one activation row: decode; not for
+/// Q6_K, see `aarch64::rows4_fn`).
 macro_rules! tile4_entries {
     ($features:literal, $dot:ty) => {
         super::neon_kquants::tile4_entries!(@one $features, tile4_q4k, rows4_q4k, q45k::<$dot, false>);
         super::neon_kquants::tile4_entries!(@one $features, tile4_q5k, rows4_q5k, q45k::<$dot, true>);
-        super::neon_kquants::tile4_entries!(@one $features, tile4_q6k, rows4_q6k, q6k_rt::<$dot>);
+        super::neon_kquants::tile4_entries!(@tile $features, tile4_q6k, q6k_rt::<$dot>);
     };
     (@one $features:literal, $tile:ident, $rows:ident, $f:ident::<$($g:tt),*>) => {
-        /// # Safety
-        /// The CPU must support the enabled features; `w` holds `nb` weight
-        /// blocks, `a`, `a + stride`, … four rows of `nb` 4-aligned Q8_K blocks.
-        #[target_feature(enable = $features)]
-        pub unsafe fn $tile(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
-            super::neon_kquants::$f::<$($g,)* 1, 4>(nb, w, 0, a, stride)[0]
-        }
+        super::neon_kquants::tile4_entries!(@tile $features, $tile, $f::<$($g),*>);
         /// # Safety
         /// The CPU must support the enabled features; four weight rows `ws`
         /// bytes apart hold `nb` blocks each, `a` one row of `nb` Q8_K blocks.
         #[target_feature(enable = $features)]
         pub unsafe fn $rows(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 4] {
             super::neon_kquants::$f::<$($g,)* 4, 1>(nb, w, ws, a, 0).map(|v| v[0])
+        }
+    };
+    (@tile $features:literal, $tile:ident, $f:ident::<$($g:tt),*>) => {
+        /// # Safety
+        /// The CPU must support the enabled features; `w` holds `nb` weight
+        /// blocks, `a`, `a + stride`, … four rows of `nb` 4-aligned Q8_K blocks.
+        #[target_feature(enable = $features)]
+        pub unsafe fn $tile(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+            super::neon_kquants::$f::<$($g,)* 1, 4>(nb, w, 0, a, stride)[0]
         }
     };
 }
