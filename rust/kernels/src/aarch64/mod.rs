@@ -125,13 +125,6 @@ pub(crate) fn rows4_fn(isa: Isa, qtype: QuantType) -> Option<crate::dispatch::Ro
         (QuantType::Q8_0, true) => dotprod::rows4_q8_0,
         (QuantType::IQ4NL, false) => neon_legacy::rows4_iq4nl,
         (QuantType::IQ4NL, true) => dotprod::rows4_iq4nl,
-        (QuantType::Q4K, false) => neon_kquants::rows4_q4k,
-        (QuantType::Q4K, true) => dotprod::rows4_q4k,
-        (QuantType::Q5K, false) => neon_kquants::rows4_q5k,
-        (QuantType::Q5K, true) => dotprod::rows4_q5k,
-        // Q6_K has no 4-row decode: its per-row unpacking dominates, and four
-        // rows' worth of it spilled registers (3816 instructions per 4096-wide
-        // row against 3499 one row at a time, under qemu -cpu max).
         _ => return None,
     })
 }

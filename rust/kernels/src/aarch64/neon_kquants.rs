@@ -21,86 +21,61 @@ unsafe fn ld(p: *const u8) -> int8x16_t {
     vld1q_s8(p as *const i8)
 }
 
-/// Pairwise sums of a Q8_K row's sixteen 16-element sums: the sum of each
-/// 32-element sub-block, which K-quant minimums multiply.
-#[inline(always)]
-unsafe fn bsum_pairs(y: *const u8) -> int16x8_t {
-    let b = y.add(Q8K_BSUMS) as *const i16;
-    vpaddq_s16(vld1q_s16(b), vld1q_s16(b.add(8)))
-}
-
 /// Σ min_j · (bsum_{2j} + bsum_{2j+1}).
 #[inline(always)]
-unsafe fn k_mins(mn: &[u8; 8], pairs: int16x8_t) -> i32 {
+unsafe fn k_mins(mn: &[u8; 8], y: *const u8) -> i32 {
+    let b = y.add(Q8K_BSUMS) as *const i16;
+    let pairs = vpaddq_s16(vld1q_s16(b), vld1q_s16(b.add(8)));
     let mins = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(mn.as_ptr())));
     let lo = vmull_s16(vget_low_s16(pairs), vget_low_s16(mins));
     let hi = vmull_high_s16(pairs, mins);
     vaddvq_s32(vaddq_s32(lo, hi))
 }
 
-/// Q4_K/Q5_K share everything but the fifth bit; `HIGH` selects Q5_K.
-///
-/// `R` weight rows `ws` bytes apart against `T` activation rows `stride`
-/// bytes apart: R = T = 1 is the plain row-dot; R = 1, T = 4 (prefill)
-/// unpacks each super-block's scales and nibbles once for four tokens; R = 4,
-/// T = 1 (decode) loads each activation chunk and its block sums once for four
-/// rows. Integer sums per (row, token) are reduced to one exact i32 per
-/// super-block before scaling, as in the reference.
+/// Q4_K/Q5_K share everything but the fifth bit; `HIGH` selects Q5_K. One
+/// weight row against `T` activation rows `stride` bytes apart: with T = 4
+/// (prefill) each super-block's scales and nibbles are unpacked once for four
+/// tokens instead of once per token.
 #[inline(always)]
-pub(crate) unsafe fn q45k<D: Dot, const HIGH: bool, const R: usize, const T: usize>(
-    nb: usize,
-    w: *const u8,
-    ws: usize,
-    a: *const u8,
-    stride: usize,
-) -> [[f32; T]; R] {
+unsafe fn q45k<D: Dot, const HIGH: bool, const T: usize>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; T] {
     let (bb, qs_off) = if HIGH { (176, 48) } else { (144, 16) };
     let m4 = vdupq_n_u8(0x0f);
-    let s = |v: uint8x16_t| vreinterpretq_s8_u8(v);
-    let mut acc = [[0.0f32; T]; R];
+    let mut acc = [0.0f32; T];
     for i in 0..nb {
-        let x = |r: usize| w.add(r * ws + i * bb);
+        let x = w.add(i * bb);
         let y = |t: usize| a.add(t * stride + i * Q8K_BYTES);
-        let scales: [([u8; 8], [u8; 8]); R] = core::array::from_fn(|r| unpack_k_scales(&*(x(r).add(4) as *const [u8; 12])));
-        let mut high: [(uint8x16_t, uint8x16_t); R] =
-            core::array::from_fn(|r| if HIGH { (vld1q_u8(x(r).add(16)), vld1q_u8(x(r).add(32))) } else { (m4, m4) });
-        let mut sumv = [[vdupq_n_s32(0); T]; R];
+        let (sc, mn) = unpack_k_scales(&*(x.add(4) as *const [u8; 12]));
+        let (mut h0, mut h1) = if HIGH { (vld1q_u8(x.add(16)), vld1q_u8(x.add(32))) } else { (m4, m4) };
+        let mut sumv = [vdupq_n_s32(0); T];
         for c in 0..4 {
-            let ys: [[int8x16_t; 4]; T] = core::array::from_fn(|t| {
-                let p = y(t).add(Q8K_QS + 64 * c);
-                [ld(p), ld(p.add(16)), ld(p.add(32)), ld(p.add(48))]
-            });
-            for r in 0..R {
-                let q0 = vld1q_u8(x(r).add(qs_off + 32 * c));
-                let q1 = vld1q_u8(x(r).add(qs_off + 32 * c + 16));
-                let (mut l0, mut l1) = (vandq_u8(q0, m4), vandq_u8(q1, m4));
-                let (mut u0, mut u1) = (vshrq_n_u8(q0, 4), vshrq_n_u8(q1, 4));
-                if HIGH {
-                    // Chunk c's fifth bits sit at bits 2c / 2c+1; shifting by 2 per chunk keeps them at 0 / 1.
-                    let (one, two) = (vdupq_n_u8(1), vdupq_n_u8(2));
-                    let (h0, h1) = &mut high[r];
-                    l0 = vorrq_u8(l0, vshlq_n_u8(vandq_u8(*h0, one), 4));
-                    l1 = vorrq_u8(l1, vshlq_n_u8(vandq_u8(*h1, one), 4));
-                    u0 = vorrq_u8(u0, vshlq_n_u8(vandq_u8(*h0, two), 3));
-                    u1 = vorrq_u8(u1, vshlq_n_u8(vandq_u8(*h1, two), 3));
-                    *h0 = vshrq_n_u8(*h0, 2);
-                    *h1 = vshrq_n_u8(*h1, 2);
-                }
-                let (sc_lo, sc_hi) = (scales[r].0[2 * c] as i32, scales[r].0[2 * c + 1] as i32);
-                for (t, y4) in ys.iter().enumerate() {
-                    let plo = D::dot(D::dot(vdupq_n_s32(0), s(l0), y4[0]), s(l1), y4[1]);
-                    let phi = D::dot(D::dot(vdupq_n_s32(0), s(u0), y4[2]), s(u1), y4[3]);
-                    sumv[r][t] = vmlaq_n_s32(vmlaq_n_s32(sumv[r][t], plo, sc_lo), phi, sc_hi);
-                }
+            let q0 = vld1q_u8(x.add(qs_off + 32 * c));
+            let q1 = vld1q_u8(x.add(qs_off + 32 * c + 16));
+            let (mut l0, mut l1) = (vandq_u8(q0, m4), vandq_u8(q1, m4));
+            let (mut u0, mut u1) = (vshrq_n_u8(q0, 4), vshrq_n_u8(q1, 4));
+            if HIGH {
+                // Chunk c's fifth bits sit at bits 2c / 2c+1; shifting by 2 per chunk keeps them at 0 / 1.
+                let one = vdupq_n_u8(1);
+                let two = vdupq_n_u8(2);
+                l0 = vorrq_u8(l0, vshlq_n_u8(vandq_u8(h0, one), 4));
+                l1 = vorrq_u8(l1, vshlq_n_u8(vandq_u8(h1, one), 4));
+                u0 = vorrq_u8(u0, vshlq_n_u8(vandq_u8(h0, two), 3));
+                u1 = vorrq_u8(u1, vshlq_n_u8(vandq_u8(h1, two), 3));
+                h0 = vshrq_n_u8(h0, 2);
+                h1 = vshrq_n_u8(h1, 2);
+            }
+            let s = |v: uint8x16_t| vreinterpretq_s8_u8(v);
+            for (t, sv) in sumv.iter_mut().enumerate() {
+                let ys = y(t).add(Q8K_QS + 64 * c);
+                let plo = D::dot(D::dot(vdupq_n_s32(0), s(l0), ld(ys)), s(l1), ld(ys.add(16)));
+                let phi = D::dot(D::dot(vdupq_n_s32(0), s(u0), ld(ys.add(32))), s(u1), ld(ys.add(48)));
+                *sv = vmlaq_n_s32(*sv, plo, sc[2 * c] as i32);
+                *sv = vmlaq_n_s32(*sv, phi, sc[2 * c + 1] as i32);
             }
         }
-        let pairs: [int16x8_t; T] = core::array::from_fn(|t| bsum_pairs(y(t)));
-        for r in 0..R {
-            let (dw, mw) = (h2f(x(r)), h2f(x(r).add(2)));
-            for t in 0..T {
-                let yd = q8k_d(y(t));
-                acc[r][t] += dw * yd * vaddvq_s32(sumv[r][t]) as f32 - mw * yd * k_mins(&scales[r].1, pairs[t]) as f32;
-            }
+        let (dw, mw) = (h2f(x), h2f(x.add(2)));
+        for (t, at) in acc.iter_mut().enumerate() {
+            let yd = q8k_d(y(t));
+            *at += dw * yd * vaddvq_s32(sumv[t]) as f32 - mw * yd * k_mins(&mn, y(t)) as f32;
         }
     }
     acc
@@ -108,63 +83,53 @@ pub(crate) unsafe fn q45k<D: Dot, const HIGH: bool, const R: usize, const T: usi
 
 #[inline(always)]
 pub(crate) unsafe fn q4k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
-    q45k::<D, false, 1, 1>(nb, w, 0, a, 0)[0][0]
+    q45k::<D, false, 1>(nb, w, a, 0)[0]
 }
 
 #[inline(always)]
 pub(crate) unsafe fn q5k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
-    q45k::<D, true, 1, 1>(nb, w, 0, a, 0)[0][0]
+    q45k::<D, true, 1>(nb, w, a, 0)[0]
 }
 
-/// Q6_K, `R` weight rows against `T` activation rows (see [`q45k`]).
+/// Q6_K, one weight row against `T` activation rows (see [`q45k`]).
 #[inline(always)]
-pub(crate) unsafe fn q6k_rt<D: Dot, const R: usize, const T: usize>(
-    nb: usize,
-    w: *const u8,
-    ws: usize,
-    a: *const u8,
-    stride: usize,
-) -> [[f32; T]; R] {
+unsafe fn q6k_t<D: Dot, const T: usize>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; T] {
     let m4 = vdupq_n_u8(0x0f);
     let m3 = vdupq_n_u8(0x03);
     let off = vdupq_n_s8(32);
-    let mut acc = [[0.0f32; T]; R];
+    let mut acc = [0.0f32; T];
     for i in 0..nb {
-        let x = |r: usize| w.add(r * ws + i * 210);
+        let x = w.add(i * 210);
         let y = |t: usize| a.add(t * stride + i * Q8K_BYTES);
-        let mut sumv = [[vdupq_n_s32(0); T]; R];
+        let sc = x.add(192) as *const i8;
+        let mut sumv = [vdupq_n_s32(0); T];
         for n in 0..2 {
+            let ql = x.add(64 * n);
+            let qh = x.add(128 + 32 * n);
             // Each 16-byte vector is one 16-element sub-block with its own scale.
             for half in 0..2 {
-                let ys: [[int8x16_t; 4]; T] =
-                    core::array::from_fn(|t| core::array::from_fn(|g| ld(y(t).add(Q8K_QS + 128 * n + 32 * g + 16 * half))));
-                for r in 0..R {
-                    let (ql, qh) = (x(r).add(64 * n), x(r).add(128 + 32 * n));
-                    let sc = x(r).add(192) as *const i8;
-                    let l0 = vld1q_u8(ql.add(16 * half));
-                    let l1 = vld1q_u8(ql.add(32 + 16 * half));
-                    let h = vld1q_u8(qh.add(16 * half));
-                    let q = [
-                        vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(h, m3), 4)),
-                        vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), m3), 4)),
-                        vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m3), 4)),
-                        vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4)),
-                    ];
-                    for (g, &qg) in q.iter().enumerate() {
-                        let qs = vsubq_s8(vreinterpretq_s8_u8(qg), off);
-                        let scale = *sc.add(8 * n + 2 * g + half) as i32;
-                        for t in 0..T {
-                            sumv[r][t] = vmlaq_n_s32(sumv[r][t], D::dot(vdupq_n_s32(0), qs, ys[t][g]), scale);
-                        }
+                let l0 = vld1q_u8(ql.add(16 * half));
+                let l1 = vld1q_u8(ql.add(32 + 16 * half));
+                let h = vld1q_u8(qh.add(16 * half));
+                let q = [
+                    vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(h, m3), 4)),
+                    vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), m3), 4)),
+                    vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m3), 4)),
+                    vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4)),
+                ];
+                for (g, &qg) in q.iter().enumerate() {
+                    let qs = vsubq_s8(vreinterpretq_s8_u8(qg), off);
+                    let scale = *sc.add(8 * n + 2 * g + half) as i32;
+                    for (t, sv) in sumv.iter_mut().enumerate() {
+                        let ys = ld(y(t).add(Q8K_QS + 128 * n + 32 * g + 16 * half));
+                        *sv = vmlaq_n_s32(*sv, D::dot(vdupq_n_s32(0), qs, ys), scale);
                     }
                 }
             }
         }
-        for r in 0..R {
-            let dw = h2f(x(r).add(208));
-            for t in 0..T {
-                acc[r][t] += dw * q8k_d(y(t)) * vaddvq_s32(sumv[r][t]) as f32;
-            }
+        let dw = h2f(x.add(208));
+        for (t, at) in acc.iter_mut().enumerate() {
+            *at += dw * q8k_d(y(t)) * vaddvq_s32(sumv[t]) as f32;
         }
     }
     acc
@@ -172,40 +137,45 @@ pub(crate) unsafe fn q6k_rt<D: Dot, const R: usize, const T: usize>(
 
 #[inline(always)]
 pub(crate) unsafe fn q6k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
-    q6k_rt::<D, 1, 1>(nb, w, 0, a, 0)[0][0]
+    q6k_t::<D, 1>(nb, w, a, 0)[0]
 }
 
-/// The K-quant multi-row entry points of one ISA level: `tile4_*` (one weight
-/// row, four activation rows `stride` bytes apart: prefill) and `rows4_*`
-/// (four weight rows `ws` bytes apart, one activation row: decode; not for
-/// Q6_K, see `aarch64::rows4_fn`).
+/// `pub unsafe fn NAME(nb, w, a, stride) -> [f32; 4]`: one weight row against
+/// four activation rows (the prefill tiles) for one ISA level.
 macro_rules! tile4_entries {
     ($features:literal, $dot:ty) => {
-        super::neon_kquants::tile4_entries!(@one $features, tile4_q4k, rows4_q4k, q45k::<$dot, false>);
-        super::neon_kquants::tile4_entries!(@one $features, tile4_q5k, rows4_q5k, q45k::<$dot, true>);
-        super::neon_kquants::tile4_entries!(@tile $features, tile4_q6k, q6k_rt::<$dot>);
-    };
-    (@one $features:literal, $tile:ident, $rows:ident, $f:ident::<$($g:tt),*>) => {
-        super::neon_kquants::tile4_entries!(@tile $features, $tile, $f::<$($g),*>);
         /// # Safety
-        /// The CPU must support the enabled features; four weight rows `ws`
-        /// bytes apart hold `nb` blocks each, `a` one row of `nb` Q8_K blocks.
+        /// The CPU must support the enabled features; `w` holds `nb` Q4_K blocks,
+        /// `a`, `a + stride`, … four rows of `nb` 4-aligned Q8_K blocks.
         #[target_feature(enable = $features)]
-        pub unsafe fn $rows(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 4] {
-            super::neon_kquants::$f::<$($g,)* 4, 1>(nb, w, ws, a, 0).map(|v| v[0])
+        pub unsafe fn tile4_q4k(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+            super::neon_kquants::q45k_tile::<$dot, false>(nb, w, a, stride)
         }
-    };
-    (@tile $features:literal, $tile:ident, $f:ident::<$($g:tt),*>) => {
         /// # Safety
-        /// The CPU must support the enabled features; `w` holds `nb` weight
-        /// blocks, `a`, `a + stride`, … four rows of `nb` 4-aligned Q8_K blocks.
+        /// As `tile4_q4k`, for Q5_K.
         #[target_feature(enable = $features)]
-        pub unsafe fn $tile(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
-            super::neon_kquants::$f::<$($g,)* 1, 4>(nb, w, 0, a, stride)[0]
+        pub unsafe fn tile4_q5k(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+            super::neon_kquants::q45k_tile::<$dot, true>(nb, w, a, stride)
+        }
+        /// # Safety
+        /// As `tile4_q4k`, for Q6_K.
+        #[target_feature(enable = $features)]
+        pub unsafe fn tile4_q6k(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+            super::neon_kquants::q6k_tile::<$dot>(nb, w, a, stride)
         }
     };
 }
 pub(crate) use tile4_entries;
+
+#[inline(always)]
+pub(crate) unsafe fn q45k_tile<D: Dot, const HIGH: bool>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+    q45k::<D, HIGH, 4>(nb, w, a, stride)
+}
+
+#[inline(always)]
+pub(crate) unsafe fn q6k_tile<D: Dot>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
+    q6k_t::<D, 4>(nb, w, a, stride)
+}
 
 /// Bits 2g..2g+2 of every byte: the 2-bit codes of group g (Q2_K/Q3_K layout:
 /// byte l of 32-byte half n holds elements 128n + 32g + l at bits 2g).
