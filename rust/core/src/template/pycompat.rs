@@ -314,8 +314,48 @@ pub(super) fn check_format_widths(fmt: &str, args: &[Value]) -> Result<(), Error
 
 /// The `format` filter (printf style), with field widths bounded.
 pub(super) fn format_filter(state: &State, fmt: &Value, args: minijinja::value::Rest<Value>) -> Result<Value, Error> {
-    check_format_widths(fmt.as_str().unwrap_or_default(), &args)?;
+    let f = fmt.as_str().unwrap_or_default();
+    check_printf_ascii(f)?;
+    check_format_widths(f, &args)?;
     minijinja::filters::format(state, fmt, args)
+}
+
+/// minijinja 2.24's printf parser slices its format string by byte counts
+/// that assume ASCII inside a `%` conversion, and panics on a multi-byte
+/// character there (`'%(%.\u{fffd}f' | format(...)`, found by the
+/// chat_template fuzz target). Conversions are ASCII in every real template,
+/// so a non-ASCII character between a `%` and its conversion letter is
+/// refused here as a template error.
+fn check_printf_ascii(fmt: &str) -> Result<(), Error> {
+    let refuse = |d: char| {
+        Err(Error::new(minijinja::ErrorKind::InvalidOperation, format!("format: non-ASCII character {d:?} inside a % conversion")))
+    };
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        // A mapping key, `%(key)s`, runs to the closing parenthesis.
+        if chars.peek() == Some(&'(') {
+            for d in chars.by_ref() {
+                if !d.is_ascii() {
+                    return refuse(d);
+                }
+                if d == ')' {
+                    break;
+                }
+            }
+        }
+        for d in chars.by_ref() {
+            if !d.is_ascii() {
+                return refuse(d);
+            }
+            if d.is_ascii_alphabetic() || d == '%' {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// jinja2's `replace(s, old, new, count=None)` filter, sized first.
