@@ -76,21 +76,24 @@ impl Engine {
     /// parses the file's header only (no weights are touched). A model
     /// manager uses it to decide what to evict before loading.
     pub fn estimate_load_bytes(path: &Path, options: &LoadOptions) -> Result<u64> {
+        let (gguf, cfg, context_length) = Self::open_header(path, options)?;
+        Ok(estimate_bytes(&gguf, &cfg, context_length))
+    }
+
+    /// The mapped file, its configuration with the requested KV type, and the
+    /// context length the options ask for: what both a load and its estimate start from.
+    fn open_header(path: &Path, options: &LoadOptions) -> Result<(GgufFile, ModelConfig, usize)> {
         let gguf = GgufFile::open_at(path, options.byte_range)?;
         let mut cfg = ModelConfig::from_gguf(&gguf)?;
         options.kv_type.check(cfg.head_dim)?;
         cfg.kv_type = options.kv_type;
         let context_length = choose_context(&cfg, options.context_length)?;
-        Ok(estimate_bytes(&gguf, &cfg, context_length))
+        Ok((gguf, cfg, context_length))
     }
 
     pub fn load(path: &Path, options: LoadOptions) -> Result<Engine> {
         let started = Instant::now();
-        let gguf = GgufFile::open_at(path, options.byte_range)?;
-        let mut cfg = ModelConfig::from_gguf(&gguf)?;
-        options.kv_type.check(cfg.head_dim)?;
-        cfg.kv_type = options.kv_type;
-        let mut context_length = choose_context(&cfg, options.context_length)?;
+        let (gguf, cfg, mut context_length) = Self::open_header(path, &options)?;
 
         let mut unfinished_load = None;
         let guard = match &options.state_dir {

@@ -5,7 +5,9 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
+
+use crate::hash::HashingWriter;
 
 use crate::error::{ModelError, Result};
 
@@ -15,6 +17,8 @@ pub fn append_member(archive: &Path, member: &str, out: &mut File, out_path: &Pa
     let f = File::open(archive).map_err(|e| ModelError::io(archive, e))?;
     let mut zip = zip::ZipArchive::new(f).map_err(|e| err(e.to_string()))?;
     let mut entry = zip.by_name(member).map_err(|e| err(format!("{member}: {e}")))?;
+    let mut w = HashingWriter { inner: out, hasher };
+    // Read errors come from the archive (corrupt member), write errors from the output.
     let mut buf = vec![0u8; 1 << 20];
     let mut n_total = 0u64;
     loop {
@@ -22,8 +26,7 @@ pub fn append_member(archive: &Path, member: &str, out: &mut File, out_path: &Pa
         if n == 0 {
             return Ok(n_total);
         }
-        out.write_all(&buf[..n]).map_err(|e| ModelError::io(out_path, e))?;
-        hasher.update(&buf[..n]);
+        w.write_all(&buf[..n]).map_err(|e| ModelError::io(out_path, e))?;
         n_total += n as u64;
     }
 }

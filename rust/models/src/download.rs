@@ -139,8 +139,8 @@ pub fn download(
         have = 0;
     }
     out.resumed_from = have;
-    // The running hash of bytes 0..hashed of the part file.
-    let (mut hasher, mut hashed) = if have > 0 { hash::hash_prefix(&part, Some(have))? } else { (Sha256::new(), 0) };
+    // The running hash of bytes 0..have of the part file.
+    let mut hasher = if have > 0 { hash::hash_prefix(&part, Some(have))?.0 } else { Sha256::new() };
     let mut total = req.size;
     let mut failures = 0u32;
     let mut last_error = String::new();
@@ -187,7 +187,7 @@ pub fn download(
                     out.restarts += 1;
                 }
                 file.set_len(0).map_err(|e| ModelError::io(&part, e))?;
-                (have, hasher, hashed) = (0, Sha256::new(), 0);
+                (have, hasher) = (0, Sha256::new());
                 total = resp.content_length.or(req.size);
                 if resp.status == 206 {
                     // A range we did not ask for: ask again from zero.
@@ -203,7 +203,7 @@ pub fn download(
                     continue;
                 }
                 file.set_len(0).map_err(|e| ModelError::io(&part, e))?;
-                (have, hasher, hashed) = (0, Sha256::new(), 0);
+                (have, hasher) = (0, Sha256::new());
                 out.restarts += 1;
                 failures += 1;
                 continue;
@@ -234,7 +234,6 @@ pub fn download(
         let result = copy_body(resp.body, &mut file, &part, &mut hasher, &mut have, cancel, &mut |downloaded| {
             progress(Progress { downloaded, total, resumed_from: out.resumed_from })
         });
-        hashed = have;
         out.fetched += have - before;
         match result {
             Ok(()) if total.is_none() => {
@@ -262,7 +261,6 @@ pub fn download(
             });
         }
     }
-    debug_assert_eq!(hashed, have);
     file.sync_all().map_err(|e| ModelError::io(&part, e))?;
     drop(file);
     let got = hash::hex(&hasher.finalize());

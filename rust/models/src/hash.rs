@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::error::{ModelError, Result};
@@ -38,4 +38,21 @@ pub fn hash_prefix(path: &Path, len: Option<u64>) -> Result<(Sha256, u64)> {
 pub fn file_sha256(path: &Path) -> Result<String> {
     let (h, _) = hash_prefix(path, None)?;
     Ok(hex(&h.finalize()))
+}
+
+/// Writes through to `inner` and hashes exactly the bytes it accepted.
+pub struct HashingWriter<'a, W: Write> {
+    pub inner: &'a mut W,
+    pub hasher: &'a mut Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -161,7 +161,7 @@ impl Manager {
                 }
                 None => {
                     let mut src = File::open(&done).map_err(|e| ModelError::io(&done, e))?;
-                    let mut w = HashingWriter { file: &mut out, hasher: &mut hasher };
+                    let mut w = hash::HashingWriter { inner: &mut out, hasher: &mut hasher };
                     std::io::copy(&mut src, &mut w).map_err(|e| ModelError::io(&assembly, e))?;
                 }
             }
@@ -233,22 +233,6 @@ impl Manager {
             Err(ModelError::NotInstalled(_)) => Ok(None),
             Err(e) => Err(e),
         }
-    }
-}
-
-struct HashingWriter<'a> {
-    file: &'a mut File,
-    hasher: &'a mut Sha256,
-}
-
-impl std::io::Write for HashingWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
     }
 }
 
