@@ -17,6 +17,12 @@ pub struct Engine {
     thermal: Mutex<mote_telemetry::ThermalPolicy>,
 }
 
+impl Engine {
+    pub(crate) fn wrap(inner: mote_core::Engine) -> Arc<Self> {
+        Arc::new(Engine { inner, thermal: Mutex::default() })
+    }
+}
+
 #[uniffi::export]
 impl Engine {
     /// Maps and prepares the model. Blocks for as long as loading takes
@@ -28,7 +34,7 @@ impl Engine {
         guard(|| {
             let inner = mote_core::Engine::load(Path::new(&path), options.try_into()?)?;
             log::info!("loaded model {path}");
-            Ok(Arc::new(Engine { inner, thermal: Mutex::default() }))
+            Ok(Engine::wrap(inner))
         })
     }
 

@@ -22,6 +22,8 @@ mod engine;
 mod error;
 mod logging;
 mod memory;
+#[cfg(feature = "models")]
+mod models;
 mod records;
 mod session;
 mod task;
@@ -40,6 +42,11 @@ pub use memory::{
 pub use records::{
     ChatMessage, ContextPolicy, ContextStatus, FinishReason, GenerationConfig, LoadOptions, ModelInfo, Reply, Role,
     Stats,
+};
+#[cfg(feature = "models")]
+pub use models::{
+    CatalogueEntry, DamagedVersion, DownloadHandle, DownloadListener, DownloadProgress, ModelError, ModelManager, ModelSet,
+    ModelVersion, PullResult, ResidentModel, VersionStatus,
 };
 pub use session::ChatSession;
 pub use task::{TaskHandle, TokenListener};

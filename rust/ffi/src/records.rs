@@ -33,6 +33,14 @@ pub struct LoadOptions {
     /// How the KV cache stores keys and values; `None` takes the default, f16.
     #[uniffi(default = None)]
     pub kv_cache_type: Option<KvCacheType>,
+    /// Where the model lies inside `path` when it is embedded in a larger
+    /// file, e.g. an uncompressed APK asset (`AssetFileDescriptor.startOffset`
+    /// and `.length`): it is memory-mapped in place, not copied. Give both or
+    /// neither; the offset must be a multiple of 32 (GGUF alignment).
+    #[uniffi(default = None)]
+    pub byte_offset: Option<i64>,
+    #[uniffi(default = None)]
+    pub byte_length: Option<i64>,
 }
 
 /// KV cache element type. f16 halves the cache against f32 at a perplexity
@@ -65,6 +73,8 @@ impl Default for LoadOptions {
             state_dir: None,
             reduce_context_after_crash: false,
             kv_cache_type: None,
+            byte_offset: None,
+            byte_length: None,
         }
     }
 }
@@ -81,7 +91,15 @@ impl TryFrom<LoadOptions> for core::LoadOptions {
             reduce_context_after_crash: o.reduce_context_after_crash,
             chat_template: None,
             kv_type: o.kv_cache_type.map(Into::into).unwrap_or_default(),
-            byte_range: None,
+            byte_range: match (o.byte_offset, o.byte_length) {
+                (None, None) => None,
+                (Some(off), Some(len)) => Some((count(off, "byte_offset")? as u64, count(len, "byte_length")? as u64)),
+                _ => {
+                    return Err(crate::error::MoteError::InvalidArgument {
+                        reason: "byte_offset and byte_length go together: give both or neither".into(),
+                    })
+                }
+            },
         })
     }
 }

@@ -44,3 +44,25 @@ pub fn durable_rename(from: &Path, to: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// An exclusive advisory lock (`flock`) on `path`, created if missing; held
+/// until the returned file is dropped. Each call opens its own file
+/// description, so the lock excludes other threads of this process as well as
+/// other processes. `wait: false` fails at once with `InProgress` instead.
+pub fn lock(path: &Path, wait: bool) -> Result<File> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| ModelError::io(path, e))?;
+    let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+    loop {
+        // SAFETY: a valid open descriptor; flock has no memory arguments.
+        if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
+            return Ok(f);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Err(ModelError::InProgress { path: path.to_path_buf() }),
+            _ => return Err(ModelError::io(path, e)),
+        }
+    }
+}

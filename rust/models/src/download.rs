@@ -89,11 +89,20 @@ pub fn part_paths(dest: &Path) -> (PathBuf, PathBuf) {
     (dir.join(format!(".{name}.part")), dir.join(format!(".{name}.part.json")))
 }
 
+/// The lock a download of `dest` holds, so that a second download of the
+/// same file (another thread or process) fails with `InProgress` instead of
+/// writing into the same partial file.
+fn lock_path(dest: &Path) -> PathBuf {
+    let (part, _) = part_paths(dest);
+    part.with_extension("lock")
+}
+
 /// Removes a download's partial file and its metadata.
 pub fn discard_partial(dest: &Path) {
     let (part, meta) = part_paths(dest);
     let _ = fs::remove_file(part);
     let _ = fs::remove_file(meta);
+    let _ = fs::remove_file(lock_path(dest));
 }
 
 const CHUNK: usize = 256 << 10;
@@ -115,6 +124,7 @@ pub fn download(
     if req.dest.is_dir() {
         return Err(ModelError::Invalid(format!("{} is a directory", req.dest.display())));
     }
+    let _lock = disk::lock(&lock_path(req.dest), false)?;
     if req.dest.is_file() && hash::file_sha256(req.dest)? == want {
         // Already complete (e.g. the process died after the rename).
         let size = std::fs::metadata(req.dest).map_err(|e| ModelError::io(req.dest, e))?.len();
@@ -270,6 +280,7 @@ pub fn download(
     }
     disk::durable_rename(&part, req.dest)?;
     let _ = fs::remove_file(&meta_path);
+    let _ = fs::remove_file(lock_path(req.dest));
     out.size = have;
     out.sha256 = got;
     Ok(out)

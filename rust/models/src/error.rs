@@ -24,6 +24,9 @@ pub enum ModelError {
     /// `cancel()` was called. A download's partial file is kept (pause/resume).
     #[error("cancelled")]
     Cancelled,
+    /// Another download of the same file is running (in this process or another).
+    #[error("a download to {path} is already in progress")]
+    InProgress { path: PathBuf },
     #[error("no installed model named {0:?}")]
     NotInstalled(String),
     #[error("no catalogue entry {0:?}")]

@@ -3,7 +3,6 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -28,7 +27,6 @@ pub struct Manager {
     client: Client,
     catalogue: Catalogue,
     retry: RetryPolicy,
-    cancel: Arc<AtomicBool>,
 }
 
 impl Manager {
@@ -39,7 +37,6 @@ impl Manager {
             client: Client::new(),
             catalogue: Catalogue::builtin(),
             retry: RetryPolicy::default(),
-            cancel: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -61,25 +58,14 @@ impl Manager {
         &self.catalogue
     }
 
-    /// Stops the download in progress (from any thread): it returns
-    /// `Cancelled` and keeps its partial file, so the next pull resumes (pause).
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-
-    /// A handle another thread can use to cancel.
-    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
-        self.cancel.clone()
-    }
-
-    fn begin(&self) {
-        self.cancel.store(false, Ordering::Relaxed);
-    }
-
     /// Downloads `url` (resuming a partial file), verifies `sha256` and installs it as a
     /// version of `name` (default: the URL's file name without `.gguf`).
-    pub fn pull_url(&self, url: &str, sha256: &str, name: Option<&str>, progress: &mut dyn FnMut(Progress)) -> Result<Pulled> {
-        self.begin();
+    ///
+    /// Setting `cancel` (from any thread) stops the pull with `Cancelled` and
+    /// keeps the partial file, so the next pull resumes it: that is pause.
+    /// Each pull has its own flag, so pulls of different models run side by
+    /// side; a second pull of the same file fails with `InProgress`.
+    pub fn pull_url(&self, url: &str, sha256: &str, name: Option<&str>, cancel: &AtomicBool, progress: &mut dyn FnMut(Progress)) -> Result<Pulled> {
         let file_name = url_file_name(url)?;
         let name = name.map(str::to_owned).unwrap_or_else(|| file_name.trim_end_matches(".gguf").to_string());
         let sha = sha256.to_ascii_lowercase();
@@ -88,14 +74,14 @@ impl Manager {
         }
         let dest = self.store.destination(&name, &file_name)?;
         let req = Request { url, sha256: &sha, size: None, dest: &dest };
-        let outcome = download::download(&self.client, &req, &self.retry, &self.cancel, progress)?;
+        let outcome = download::download(&self.client, &req, &self.retry, cancel, progress)?;
         let version = self.store.register(&name, &dest, &sha, url)?;
         Ok(Pulled { name, version, downloads: vec![outcome] })
     }
 
     /// Pulls a catalogue entry. Entries without a pinned hash need `sha256`.
-    pub fn pull_entry(&self, id: &str, sha256: Option<&str>, progress: &mut dyn FnMut(Progress)) -> Result<Pulled> {
-        self.begin();
+    /// `cancel` as for [`Manager::pull_url`].
+    pub fn pull_entry(&self, id: &str, sha256: Option<&str>, cancel: &AtomicBool, progress: &mut dyn FnMut(Progress)) -> Result<Pulled> {
         let entry = self.catalogue.get(id).cloned().ok_or_else(|| ModelError::UnknownEntry(id.into()))?;
         let sha = match (entry.sha256.as_deref(), sha256) {
             (Some(pinned), Some(given)) if !pinned.eq_ignore_ascii_case(given) => {
@@ -116,7 +102,7 @@ impl Manager {
         }
         let mut last = None;
         for source in &entry.sources {
-            match self.pull_source(&entry, source, &sha, progress) {
+            match self.pull_source(&entry, source, &sha, cancel, progress) {
                 Ok((dest, downloads)) => {
                     let version = self.store.register(&entry.id, &dest, &sha, &format!("catalogue:{id}"))?;
                     return Ok(Pulled { name: entry.id.clone(), version, downloads });
@@ -129,11 +115,18 @@ impl Manager {
         Err(last.unwrap_or_else(|| ModelError::Catalogue(format!("{id} has no sources"))))
     }
 
-    fn pull_source(&self, entry: &Entry, parts: &[crate::catalogue::Part], sha: &str, progress: &mut dyn FnMut(Progress)) -> Result<(PathBuf, Vec<Outcome>)> {
+    fn pull_source(
+        &self,
+        entry: &Entry,
+        parts: &[crate::catalogue::Part],
+        sha: &str,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(PathBuf, Vec<Outcome>)> {
         let dest = self.store.destination(&entry.id, &entry.file_name)?;
         if parts.len() == 1 && parts[0].member.is_none() {
             let req = Request { url: &parts[0].url, sha256: sha, size: entry.file_size, dest: &dest };
-            let o = download::download(&self.client, &req, &self.retry, &self.cancel, progress)?;
+            let o = download::download(&self.client, &req, &self.retry, cancel, progress)?;
             return Ok((dest, vec![o]));
         }
         // Several parts and/or archive members: each object is downloaded
@@ -142,6 +135,9 @@ impl Manager {
         // growing file are on disk at once.
         let dir = self.store.dir();
         let assembly = dir.join(format!(".{}.assemble", entry.file_name));
+        // One assembly at a time per file (the parts' downloads lock themselves).
+        let lock = dir.join(format!(".{}.assemble.lock", entry.file_name));
+        let _lock = disk::lock(&lock, false)?;
         disk::ensure_space(dir, entry.size_bytes() + parts.iter().filter_map(|p| p.size).max().unwrap_or(0))?;
         let mut out = File::create(&assembly).map_err(|e| ModelError::io(&assembly, e))?;
         let mut hasher = Sha256::new();
@@ -152,7 +148,7 @@ impl Manager {
             let done = dir.join(format!(".{}.p{k}.ok", entry.file_name));
             if !done.is_file() {
                 let req = Request { url: &p.url, sha256: psha, size: p.size, dest: &obj };
-                outcomes.push(download::download(&self.client, &req, &self.retry, &self.cancel, progress)?);
+                outcomes.push(download::download(&self.client, &req, &self.retry, cancel, progress)?);
                 fs::rename(&obj, &done).map_err(|e| ModelError::io(&done, e))?;
             }
             match &p.member {
@@ -165,7 +161,7 @@ impl Manager {
                     std::io::copy(&mut src, &mut w).map_err(|e| ModelError::io(&assembly, e))?;
                 }
             }
-            if self.cancel.load(Ordering::Relaxed) {
+            if cancel.load(Ordering::Relaxed) {
                 return Err(ModelError::Cancelled);
             }
         }
@@ -180,6 +176,7 @@ impl Manager {
         for k in 0..parts.len() {
             let _ = fs::remove_file(dir.join(format!(".{}.p{k}.ok", entry.file_name)));
         }
+        let _ = fs::remove_file(&lock);
         Ok((dest, outcomes))
     }
 

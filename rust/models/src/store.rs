@@ -136,9 +136,10 @@ impl Store {
         crate::disk::durable_rename(&tmp, &p)
     }
 
-    /// Reads, edits and saves the manifest. Not safe against a second process
-    /// editing at the same moment (one app owns its store).
+    /// Reads, edits and saves the manifest under the store's lock, so two
+    /// threads or processes editing at once never lose each other's change.
     fn edit<T>(&self, f: impl FnOnce(&mut Manifest) -> Result<T>) -> Result<T> {
+        let _lock = crate::disk::lock(&self.dir.join(".manifest.lock"), true)?;
         let mut m = self.load()?;
         let out = f(&mut m)?;
         self.save(&m)?;

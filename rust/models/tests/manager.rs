@@ -6,6 +6,7 @@ mod common;
 use common::*;
 
 use mote_models::{Catalogue, EngineSet, Manager, ModelError, RetryPolicy, Status};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 fn manager(dir: &std::path::Path) -> Manager {
@@ -55,17 +56,17 @@ fn pull_list_versions_rollback_and_gc() {
     let m = manager(dir.path());
 
     good.with(|b| b.cuts = [5_000_000, 40_000_000].into());
-    let p1 = m.pull_url(&good.url, &sha, Some("smol"), &mut |_| {}).unwrap();
+    let p1 = m.pull_url(&good.url, &sha, Some("smol"), &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert_eq!(p1.version.version, 1);
     assert_eq!(std::fs::read(&p1.version.path).unwrap(), model);
     assert_eq!(p1.downloads[0].requests, 3, "two drops, two resumes");
     // Pulling the same bytes again downloads nothing.
-    let again = m.pull_url(&good.url, &sha, Some("smol"), &mut |_| {}).unwrap();
+    let again = m.pull_url(&good.url, &sha, Some("smol"), &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert!(again.downloads.is_empty());
     assert_eq!(again.version.version, 1);
 
     m.activate("smol", 1).unwrap();
-    let p2 = m.pull_url(&bad.url, &broken_sha, Some("smol"), &mut |_| {}).unwrap();
+    let p2 = m.pull_url(&bad.url, &broken_sha, Some("smol"), &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert_eq!(p2.version.version, 2);
     assert_ne!(p2.version.path, p1.version.path, "versions do not overwrite each other");
     match m.activate("smol", 2) {
@@ -133,11 +134,11 @@ fn catalogue_entry_with_archive_member_parts() {
     );
     let dir = tempfile::tempdir().unwrap();
     let m = manager(dir.path()).with_catalogue(Catalogue::from_json(&json).unwrap());
-    let p = m.pull_entry("two", None, &mut |_| {}).unwrap();
+    let p = m.pull_entry("two", None, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert_eq!(std::fs::read(&p.version.path).unwrap(), data);
     assert_eq!(p.downloads.len(), 2);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).filter(|n| n.to_string_lossy().starts_with('.')).collect();
-    assert!(leftovers.is_empty(), "no archives or partial files left: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).filter(|n| n.to_string_lossy().starts_with('.') && n != ".manifest.lock").collect();
+    assert!(leftovers.is_empty(), "no archives, partial or lock files left (the store's own lock stays): {leftovers:?}");
 }
 
 #[test]
@@ -180,4 +181,47 @@ fn engine_set_evicts_least_recently_used_and_restores_sessions() {
 
 fn opts_clone() -> mote_core::LoadOptions {
     mote_core::LoadOptions { context_length: 256, threads: 1, ..Default::default() }
+}
+
+/// One manager shared by threads, as the bindings share it: pulls of
+/// different models run side by side and both land in the manifest; a second
+/// pull of a file already downloading is refused with `InProgress`; each
+/// pull's cancel flag pauses only that pull, which then resumes.
+#[test]
+fn concurrent_pulls_share_one_store() {
+    use std::sync::atomic::Ordering;
+    let (a, b) = (blob(3 << 20, 1), blob(2 << 20, 2));
+    let (sa, sb) = (Server::start("a.gguf", a.clone()), Server::start("b.gguf", b.clone()));
+    // Slow enough that the pulls overlap and a cancel lands mid-transfer.
+    for s in [&sa, &sb] {
+        s.with(|x| x.chunk_delay = Some(Duration::from_millis(3)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager(dir.path());
+    let (ha, hb) = (sha256_hex(&a), sha256_hex(&b));
+    let cancel_b = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let ta = s.spawn(|| m.pull_url(&sa.url, &ha, Some("a"), &AtomicBool::new(false), &mut |_| {}));
+        let tb = s.spawn(|| {
+            m.pull_url(&sb.url, &hb, Some("b"), &cancel_b, &mut |p| {
+                if p.downloaded > 512 << 10 {
+                    cancel_b.store(true, Ordering::Relaxed);
+                }
+            })
+        });
+        // While `a` is downloading, a second pull of it is refused, not interleaved.
+        std::thread::sleep(Duration::from_millis(150));
+        let dup = m.pull_url(&sa.url, &ha, Some("a"), &AtomicBool::new(false), &mut |_| {});
+        assert!(matches!(dup, Err(ModelError::InProgress { .. })), "{dup:?}");
+        assert_eq!(ta.join().unwrap().unwrap().version.size, a.len() as u64);
+        assert!(matches!(tb.join().unwrap(), Err(ModelError::Cancelled)), "b was paused");
+    });
+    // b resumes from its partial file; both are in the one manifest.
+    sb.with(|x| x.chunk_delay = None);
+    let pb = m.pull_url(&sb.url, &hb, Some("b"), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    assert!(pb.downloads[0].resumed_from >= 512 << 10, "resumed from {}", pb.downloads[0].resumed_from);
+    let names: Vec<String> = m.store().list().unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["a", "b"]);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).filter(|n| n.to_string_lossy().starts_with('.') && n != ".manifest.lock").collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

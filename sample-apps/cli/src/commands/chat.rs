@@ -117,6 +117,6 @@ fn default_model() -> Result<PathBuf, Box<dyn std::error::Error>> {
         return Ok(path);
     }
     eprintln!("Fetching the default model (first use only)…");
-    let pulled = super::models::with_progress(&m, |m, progress| Ok(m.pull_entry(DEFAULT, None, progress)?))?;
+    let pulled = super::models::with_progress(&m, |m, cancel, progress| Ok(m.pull_entry(DEFAULT, None, cancel, progress)?))?;
     Ok(pulled.version.path)
 }

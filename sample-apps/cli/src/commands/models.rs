@@ -9,7 +9,8 @@
 //! - `--dir` defaults to the cache `mote chat` uses.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use clap::{Args as ClapArgs, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -117,12 +118,12 @@ pub fn run(a: Args) -> CmdResult {
         }
         Cmd::Pull { url, sha256, id, name, dir } => {
             let m = open(&dir)?;
-            let pulled = with_progress(&m, |m, progress| match (&url, &id) {
+            let pulled = with_progress(&m, |m, cancel, progress| match (&url, &id) {
                 (Some(url), _) => {
                     let sha = sha256.as_deref().ok_or("--sha256 is required with --url")?;
-                    Ok(m.pull_url(url, sha, name.as_deref(), progress)?)
+                    Ok(m.pull_url(url, sha, name.as_deref(), cancel, progress)?)
                 }
-                (None, Some(id)) => Ok(m.pull_entry(id, sha256.as_deref(), progress)?),
+                (None, Some(id)) => Ok(m.pull_entry(id, sha256.as_deref(), cancel, progress)?),
                 (None, None) => Err("give --url and --sha256, or --id".into()),
             })?;
             for d in &pulled.downloads {
@@ -201,15 +202,16 @@ pub fn run(a: Args) -> CmdResult {
 /// Runs a pull with a progress bar; Ctrl-C pauses it (the partial file is kept for the next pull).
 pub fn with_progress<T>(
     m: &Manager,
-    f: impl FnOnce(&Manager, &mut dyn FnMut(Progress)) -> Result<T, Box<dyn std::error::Error>>,
+    f: impl FnOnce(&Manager, &AtomicBool, &mut dyn FnMut(Progress)) -> Result<T, Box<dyn std::error::Error>>,
 ) -> Result<T, Box<dyn std::error::Error>> {
-    let flag = m.cancel_flag();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
     let _ = crate::interrupt::on_ctrl_c(move || flag.store(true, Ordering::Relaxed));
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let result = f(m, &mut |p: Progress| {
+    let result = f(m, &cancel, &mut |p: Progress| {
         if let Some(t) = p.total {
             bar.set_length(t);
         }
