@@ -43,10 +43,12 @@ pub use records::{
     ChatMessage, ContextPolicy, ContextStatus, FinishReason, GenerationConfig, LoadOptions, ModelInfo, Reply, Role,
     Stats,
 };
+#[cfg(feature = "downloads")]
+pub use models::{DownloadHandle, DownloadListener};
 #[cfg(feature = "models")]
 pub use models::{
-    CatalogueEntry, DamagedVersion, DownloadHandle, DownloadListener, DownloadProgress, ModelError, ModelManager, ModelSet,
-    ModelVersion, PullResult, ResidentModel, VersionStatus,
+    CatalogueEntry, DamagedVersion, DownloadProgress, ModelError, ModelManager, ModelSet, ModelVersion, PullResult, ResidentModel,
+    VersionStatus,
 };
 pub use session::ChatSession;
 pub use task::{TaskHandle, TokenListener};

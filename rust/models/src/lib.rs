@@ -7,22 +7,30 @@
 //! blocking: the bindings run it on worker threads, never on the app's main
 //! thread or async runtime.
 
+#[cfg(feature = "http")]
 pub mod archive;
 pub mod catalogue;
 pub mod disk;
+#[cfg(feature = "http")]
 pub mod download;
 pub mod error;
 pub mod hash;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod loaded;
 pub mod manager;
+#[cfg(feature = "http")]
+pub mod pull;
 pub mod store;
 
 pub use catalogue::{Catalogue, Entry, Part};
+#[cfg(feature = "http")]
 pub use download::{Outcome, Progress, RetryPolicy};
 pub use error::{ModelError, Result};
 pub use loaded::{EngineSet, Resident};
-pub use manager::{validate_model, Manager, Pulled};
+pub use manager::{validate_model, Manager};
+#[cfg(feature = "http")]
+pub use pull::Pulled;
 pub use store::{Listing, Model, Status, Store, Version};
 
 /// The directory `mote chat` and the samples use when none is given:

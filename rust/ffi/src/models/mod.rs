@@ -7,6 +7,7 @@
 //! plain functions the wrappers run off the main thread; pulls start their
 //! own worker thread and report through `DownloadListener`.
 
+#[cfg(feature = "downloads")]
 mod pull;
 mod records;
 mod set;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::panic_message;
+#[cfg(feature = "downloads")]
 pub use pull::{DownloadHandle, DownloadListener};
 pub use records::{CatalogueEntry, DamagedVersion, DownloadProgress, ModelError, ModelVersion, PullResult, ResidentModel, VersionStatus};
 pub use set::ModelSet;
@@ -81,29 +83,6 @@ impl ModelManager {
         })
     }
 
-    /// Downloads catalogue entry `id` (resuming an interrupted pull), checks
-    /// its SHA-256 (the catalogue's, or `sha256` for an entry without one) and
-    /// installs it. Returns at once; `listener` gets the events.
-    #[uniffi::method(default(sha256 = None))]
-    pub fn pull(&self, id: String, sha256: Option<String>, listener: Arc<dyn DownloadListener>) -> Arc<DownloadHandle> {
-        let m = self.inner.clone();
-        pull::spawn(listener, move |cancel, progress| {
-            let p = m.pull_entry(&id, sha256.as_deref(), cancel, progress)?;
-            Ok(pull_result(&m, p))
-        })
-    }
-
-    /// `pull` for any URL: installs the file as a version of `name` (default:
-    /// the URL's file name without `.gguf`).
-    #[uniffi::method(default(name = None))]
-    pub fn pull_url(&self, url: String, sha256: String, name: Option<String>, listener: Arc<dyn DownloadListener>) -> Arc<DownloadHandle> {
-        let m = self.inner.clone();
-        pull::spawn(listener, move |cancel, progress| {
-            let p = m.pull_url(&url, &sha256, name.as_deref(), cancel, progress)?;
-            Ok(pull_result(&m, p))
-        })
-    }
-
     /// Verifies and installs a file the app downloaded itself (an iOS
     /// background `URLSession`, an Android `WorkManager` job). Blocks while it
     /// hashes the file. The file is moved when on the same file system.
@@ -160,6 +139,34 @@ impl ModelManager {
     }
 }
 
+/// Pulls over HTTPS (feature `downloads`).
+#[cfg(feature = "downloads")]
+#[uniffi::export]
+impl ModelManager {
+    /// Downloads catalogue entry `id` (resuming an interrupted pull), checks
+    /// its SHA-256 (the catalogue's, or `sha256` for an entry without one) and
+    /// installs it. Returns at once; `listener` gets the events.
+    #[uniffi::method(default(sha256 = None))]
+    pub fn pull(&self, id: String, sha256: Option<String>, listener: Arc<dyn DownloadListener>) -> Arc<DownloadHandle> {
+        let m = self.inner.clone();
+        pull::spawn(listener, move |cancel, progress| {
+            let p = m.pull_entry(&id, sha256.as_deref(), cancel, progress)?;
+            Ok(pull_result(&m, p))
+        })
+    }
+
+    /// `pull` for any URL: installs the file as a version of `name` (default:
+    /// the URL's file name without `.gguf`).
+    #[uniffi::method(default(name = None))]
+    pub fn pull_url(&self, url: String, sha256: String, name: Option<String>, listener: Arc<dyn DownloadListener>) -> Arc<DownloadHandle> {
+        let m = self.inner.clone();
+        pull::spawn(listener, move |cancel, progress| {
+            let p = m.pull_url(&url, &sha256, name.as_deref(), cancel, progress)?;
+            Ok(pull_result(&m, p))
+        })
+    }
+}
+
 impl ModelManager {
     fn version_row(&self, name: &str, v: mote_models::Version) -> ModelVersion {
         let active = self.inner.store().model(name).map(|m| m.active == Some(v.version)).unwrap_or(false);
@@ -167,6 +174,7 @@ impl ModelManager {
     }
 }
 
+#[cfg(feature = "downloads")]
 fn pull_result(m: &mote_models::Manager, p: mote_models::Pulled) -> PullResult {
     let active = m.store().model(&p.name).map(|x| x.active == Some(p.version.version)).unwrap_or(false);
     PullResult {

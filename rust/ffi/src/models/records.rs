@@ -200,6 +200,7 @@ pub struct DownloadProgress {
     pub resumed_from_bytes: i64,
 }
 
+#[cfg(feature = "downloads")]
 impl From<mote_models::Progress> for DownloadProgress {
     fn from(p: mote_models::Progress) -> Self {
         DownloadProgress { downloaded_bytes: to_i64(p.downloaded), total_bytes: p.total.map(to_i64), resumed_from_bytes: to_i64(p.resumed_from) }

@@ -10,7 +10,11 @@ import kotlinx.coroutines.withContext
  * app no longer needs it: the model's memory is returned once the engine and
  * every [ChatSession] created from it are closed.
  */
-class MoteEngine private constructor(private val inner: FfiEngine) : AutoCloseable {
+class MoteEngine internal constructor(
+    private val inner: FfiEngine,
+    // Keeps an asset's file descriptor open while the engine may need to map it again.
+    private val keepOpen: AutoCloseable? = null,
+) : AutoCloseable {
 
     companion object {
         /**
@@ -28,6 +32,34 @@ class MoteEngine private constructor(private val inner: FfiEngine) : AutoCloseab
             dispatcher: CoroutineDispatcher = Dispatchers.IO,
         ): MoteEngine = withContext(dispatcher) {
             MoteEngine(native { FfiEngine.load(path, options) })
+        }
+
+        /**
+         * Loads a model stored uncompressed in the APK (`noCompress += "gguf"`
+         * in `androidResources`), memory-mapped in place from the asset's file
+         * descriptor, offset and length: no copy, no extra disk. The asset's
+         * offset in the APK must be a multiple of 32 (GGUF's alignment);
+         * otherwise this throws [MoteException.InvalidArgument] and the app
+         * should copy the asset to a file once or fetch it with [ModelManager].
+         */
+        suspend fun loadAsset(
+            assets: android.content.res.AssetManager,
+            assetName: String,
+            options: LoadOptions = LoadOptions(),
+            dispatcher: CoroutineDispatcher = Dispatchers.IO,
+        ): MoteEngine = withContext(dispatcher) {
+            assets.openFd(assetName).use { afd ->
+                // A descriptor of our own, open for the engine's lifetime: the
+                // engine maps the file again after a memory release unmapped it.
+                val fd = afd.parcelFileDescriptor.dup()
+                try {
+                    val embedded = options.copy(byteOffset = afd.startOffset, byteLength = afd.length)
+                    MoteEngine(native { FfiEngine.load("/proc/self/fd/${fd.fd}", embedded) }, fd)
+                } catch (e: Throwable) {
+                    fd.close()
+                    throw e
+                }
+            }
         }
     }
 
@@ -105,7 +137,10 @@ class MoteEngine private constructor(private val inner: FfiEngine) : AutoCloseab
     }
 
     /** Releases this handle; later calls throw [IllegalStateException]. */
-    override fun close() = inner.close()
+    override fun close() {
+        inner.close()
+        keepOpen?.close()
+    }
 }
 
 // Token counts fit an Int by far (contexts are thousands of tokens); saturate

@@ -1,0 +1,157 @@
+//! Pulls: downloading a model by URL or catalogue entry into the store
+//! (feature `http`). Without it the manager still installs files the app
+//! downloaded itself, activates, resolves and collects garbage.
+
+use std::fs::{self, File};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sha2::{Digest, Sha256};
+
+use crate::catalogue::Entry;
+use crate::download::{self, Outcome, Progress, Request};
+use crate::error::{ModelError, Result};
+use crate::manager::Manager;
+use crate::store::Version;
+use crate::{archive, disk, hash};
+
+/// A finished pull: the version it installed (or found) and what the transfer did.
+#[derive(Clone, Debug)]
+pub struct Pulled {
+    pub name: String,
+    pub version: Version,
+    /// Per downloaded object; empty when the file was already installed.
+    pub downloads: Vec<Outcome>,
+}
+
+impl Manager {
+    /// Downloads `url` (resuming a partial file), verifies `sha256` and installs it as a
+    /// version of `name` (default: the URL's file name without `.gguf`).
+    ///
+    /// Setting `cancel` (from any thread) stops the pull with `Cancelled` and
+    /// keeps the partial file, so the next pull resumes it: that is pause.
+    /// Each pull has its own flag, so pulls of different models run side by
+    /// side; a second pull of the same file fails with `InProgress`.
+    pub fn pull_url(&self, url: &str, sha256: &str, name: Option<&str>, cancel: &AtomicBool, progress: &mut dyn FnMut(Progress)) -> Result<Pulled> {
+        let file_name = url_file_name(url)?;
+        let name = name.map(str::to_owned).unwrap_or_else(|| file_name.trim_end_matches(".gguf").to_string());
+        let sha = sha256.to_ascii_lowercase();
+        if let Some(v) = self.installed_with_hash(&name, &sha)? {
+            return Ok(Pulled { name, version: v, downloads: Vec::new() });
+        }
+        let dest = self.store.destination(&name, &file_name)?;
+        let req = Request { url, sha256: &sha, size: None, dest: &dest };
+        let outcome = download::download(&self.client, &req, &self.retry, cancel, progress)?;
+        let version = self.store.register(&name, &dest, &sha, url)?;
+        Ok(Pulled { name, version, downloads: vec![outcome] })
+    }
+
+    /// Pulls a catalogue entry. Entries without a pinned hash need `sha256`.
+    /// `cancel` as for [`Manager::pull_url`].
+    pub fn pull_entry(&self, id: &str, sha256: Option<&str>, cancel: &AtomicBool, progress: &mut dyn FnMut(Progress)) -> Result<Pulled> {
+        let entry = self.catalogue.get(id).cloned().ok_or_else(|| ModelError::UnknownEntry(id.into()))?;
+        let sha = match (entry.sha256.as_deref(), sha256) {
+            (Some(pinned), Some(given)) if !pinned.eq_ignore_ascii_case(given) => {
+                return Err(ModelError::Invalid(format!("{id}: the given SHA-256 differs from the catalogue's")))
+            }
+            (Some(pinned), _) => pinned.to_ascii_lowercase(),
+            (None, Some(given)) if hash::is_sha256_hex(given) => given.to_ascii_lowercase(),
+            _ => return Err(ModelError::Invalid(format!("{id} has no pinned SHA-256 in the catalogue: supply one"))),
+        };
+        if let Some(v) = self.installed_with_hash(&entry.id, &sha)? {
+            return Ok(Pulled { name: entry.id.clone(), version: v, downloads: Vec::new() });
+        }
+        // A file already in place (e.g. from scripts/fetch-models.sh) with the right hash is adopted.
+        let plain = self.store.dir().join(&entry.file_name);
+        if plain.is_file() && hash::file_sha256(&plain)? == sha {
+            let version = self.store.register(&entry.id, &plain, &sha, &format!("catalogue:{id}"))?;
+            return Ok(Pulled { name: entry.id.clone(), version, downloads: Vec::new() });
+        }
+        let mut last = None;
+        for source in &entry.sources {
+            match self.pull_source(&entry, source, &sha, cancel, progress) {
+                Ok((dest, downloads)) => {
+                    let version = self.store.register(&entry.id, &dest, &sha, &format!("catalogue:{id}"))?;
+                    return Ok(Pulled { name: entry.id.clone(), version, downloads });
+                }
+                // Only network-level failures move on to the next mirror.
+                Err(e @ (ModelError::Network { .. } | ModelError::Http { .. })) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| ModelError::Catalogue(format!("{id} has no sources"))))
+    }
+
+    fn pull_source(
+        &self,
+        entry: &Entry,
+        parts: &[crate::catalogue::Part],
+        sha: &str,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(PathBuf, Vec<Outcome>)> {
+        let dest = self.store.destination(&entry.id, &entry.file_name)?;
+        if parts.len() == 1 && parts[0].member.is_none() {
+            let req = Request { url: &parts[0].url, sha256: sha, size: entry.file_size, dest: &dest };
+            let o = download::download(&self.client, &req, &self.retry, cancel, progress)?;
+            return Ok((dest, vec![o]));
+        }
+        // Several parts and/or archive members: each object is downloaded
+        // (resumably, verified by its own hash), its bytes appended to the
+        // assembly file and the object deleted, so at most one object and the
+        // growing file are on disk at once.
+        let dir = self.store.dir();
+        let assembly = dir.join(format!(".{}.assemble", entry.file_name));
+        // One assembly at a time per file (the parts' downloads lock themselves).
+        let lock = dir.join(format!(".{}.assemble.lock", entry.file_name));
+        let _lock = disk::lock(&lock, false)?;
+        disk::ensure_space(dir, entry.size_bytes() + parts.iter().filter_map(|p| p.size).max().unwrap_or(0))?;
+        let mut out = File::create(&assembly).map_err(|e| ModelError::io(&assembly, e))?;
+        let mut hasher = Sha256::new();
+        let mut outcomes = Vec::new();
+        for (k, p) in parts.iter().enumerate() {
+            let psha = p.sha256.as_deref().ok_or_else(|| ModelError::Catalogue(format!("{}: part {k} has no sha256", entry.id)))?;
+            let obj = dir.join(format!(".{}.p{k}", entry.file_name));
+            let done = dir.join(format!(".{}.p{k}.ok", entry.file_name));
+            if !done.is_file() {
+                let req = Request { url: &p.url, sha256: psha, size: p.size, dest: &obj };
+                outcomes.push(download::download(&self.client, &req, &self.retry, cancel, progress)?);
+                fs::rename(&obj, &done).map_err(|e| ModelError::io(&done, e))?;
+            }
+            match &p.member {
+                Some(member) => {
+                    archive::append_member(&done, member, &mut out, &assembly, &mut hasher)?;
+                }
+                None => {
+                    let mut src = File::open(&done).map_err(|e| ModelError::io(&done, e))?;
+                    let mut w = hash::HashingWriter { inner: &mut out, hasher: &mut hasher };
+                    std::io::copy(&mut src, &mut w).map_err(|e| ModelError::io(&assembly, e))?;
+                }
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return Err(ModelError::Cancelled);
+            }
+        }
+        out.sync_all().map_err(|e| ModelError::io(&assembly, e))?;
+        drop(out);
+        let got = hash::hex(&hasher.finalize());
+        if got != sha {
+            let _ = fs::remove_file(&assembly);
+            return Err(ModelError::Checksum { path: dest, expected: sha.to_string(), actual: got });
+        }
+        disk::durable_rename(&assembly, &dest)?;
+        for k in 0..parts.len() {
+            let _ = fs::remove_file(dir.join(format!(".{}.p{k}.ok", entry.file_name)));
+        }
+        let _ = fs::remove_file(&lock);
+        Ok((dest, outcomes))
+    }
+}
+
+/// The last path segment of `url`, if it is a plain file name.
+pub fn url_file_name(url: &str) -> Result<String> {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let name = path.rsplit('/').next().unwrap_or("");
+    crate::store::check_file_name(name).map_err(|m| ModelError::Invalid(format!("URL {url}: {m}")))?;
+    Ok(name.to_string())
+}
