@@ -9,6 +9,11 @@ public final class MoteEngine: Sendable {
         self.inner = inner
     }
 
+    /// An engine the native side already loaded (`ModelSet`).
+    convenience init(wrapping inner: Engine) {
+        self.init(inner: inner)
+    }
+
     /// Loads a GGUF model file. Loading maps the file and prepares the weights,
     /// which takes from a few hundred milliseconds to seconds, so it runs on a
     /// detached task, off the caller's actor. It cannot be interrupted.

@@ -48,11 +48,14 @@ pub fn durable_rename(from: &Path, to: &Path) -> Result<()> {
 /// An exclusive advisory lock (`flock`) on `path`, created if missing; held
 /// until the returned file is dropped. Each call opens its own file
 /// description, so the lock excludes other threads of this process as well as
-/// other processes. `wait: false` fails at once with `InProgress` instead.
-pub fn lock(path: &Path, wait: bool) -> Result<File> {
+/// other processes. `wait`: `None` waits as long as it takes; `Some(d)` gives
+/// up after `d` with `InProgress` (a paused pull lets go within milliseconds,
+/// so a short wait lets "pause, then pull again" through at once).
+pub fn lock(path: &Path, wait: Option<std::time::Duration>) -> Result<File> {
     use std::os::fd::AsRawFd;
     let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| ModelError::io(path, e))?;
-    let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+    let deadline = wait.map(|d| std::time::Instant::now() + d);
+    let op = if wait.is_some() { libc::LOCK_EX | libc::LOCK_NB } else { libc::LOCK_EX };
     loop {
         // SAFETY: a valid open descriptor; flock has no memory arguments.
         if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
@@ -61,6 +64,9 @@ pub fn lock(path: &Path, wait: bool) -> Result<File> {
         let e = std::io::Error::last_os_error();
         match e.raw_os_error() {
             Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) if deadline.is_some_and(|d| std::time::Instant::now() < d) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
             Some(libc::EWOULDBLOCK) => return Err(ModelError::InProgress { path: path.to_path_buf() }),
             _ => return Err(ModelError::io(path, e)),
         }

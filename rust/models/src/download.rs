@@ -107,6 +107,10 @@ pub fn discard_partial(dest: &Path) {
 
 const CHUNK: usize = 256 << 10;
 
+/// How long a pull waits for another pull of the same file to let go before
+/// failing with `InProgress`: long enough for a just-paused pull to stop.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Downloads `req` into `req.dest`, resuming any partial file; see the module docs.
 pub fn download(
     client: &Client,
@@ -124,7 +128,7 @@ pub fn download(
     if req.dest.is_dir() {
         return Err(ModelError::Invalid(format!("{} is a directory", req.dest.display())));
     }
-    let _lock = disk::lock(&lock_path(req.dest), false)?;
+    let _lock = disk::lock(&lock_path(req.dest), Some(LOCK_WAIT))?;
     if req.dest.is_file() && hash::file_sha256(req.dest)? == want {
         // Already complete (e.g. the process died after the rename).
         let size = std::fs::metadata(req.dest).map_err(|e| ModelError::io(req.dest, e))?.len();

@@ -104,7 +104,7 @@ impl Manager {
         let assembly = dir.join(format!(".{}.assemble", entry.file_name));
         // One assembly at a time per file (the parts' downloads lock themselves).
         let lock = dir.join(format!(".{}.assemble.lock", entry.file_name));
-        let _lock = disk::lock(&lock, false)?;
+        let _lock = disk::lock(&lock, Some(crate::download::LOCK_WAIT))?;
         disk::ensure_space(dir, entry.size_bytes() + parts.iter().filter_map(|p| p.size).max().unwrap_or(0))?;
         let mut out = File::create(&assembly).map_err(|e| ModelError::io(&assembly, e))?;
         let mut hasher = Sha256::new();

@@ -139,7 +139,7 @@ impl Store {
     /// Reads, edits and saves the manifest under the store's lock, so two
     /// threads or processes editing at once never lose each other's change.
     fn edit<T>(&self, f: impl FnOnce(&mut Manifest) -> Result<T>) -> Result<T> {
-        let _lock = crate::disk::lock(&self.dir.join(".manifest.lock"), true)?;
+        let _lock = crate::disk::lock(&self.dir.join(".manifest.lock"), None)?;
         let mut m = self.load()?;
         let out = f(&mut m)?;
         self.save(&m)?;

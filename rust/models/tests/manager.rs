@@ -194,7 +194,7 @@ fn concurrent_pulls_share_one_store() {
     let (sa, sb) = (Server::start("a.gguf", a.clone()), Server::start("b.gguf", b.clone()));
     // Slow enough that the pulls overlap and a cancel lands mid-transfer.
     for s in [&sa, &sb] {
-        s.with(|x| x.chunk_delay = Some(Duration::from_millis(3)));
+        s.with(|x| x.chunk_delay = Some(Duration::from_millis(10)));
     }
     let dir = tempfile::tempdir().unwrap();
     let m = manager(dir.path());
