@@ -222,3 +222,35 @@ final class LoopbackServer: @unchecked Sendable {
         }
     }
 }
+
+// The "Get a model" example from docs/ios.md, verbatim.
+func readyModel(_ models: ModelManager, id: String) async throws -> URL {
+    if let url = try? await models.resolve(id) {
+        return url // installed on an earlier run
+    }
+    for try await p in models.pull(id) {
+        if let total = p.totalBytes { print("\(100 * p.downloadedBytes / total) %") }
+    }
+    return try await models.resolve(id)
+}
+
+final class ModelDocExampleTests: XCTestCase {
+    func testReadyModelDownloadsOnceFromTheCatalogue() async throws {
+        let data = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        let server = try LoopbackServer(body: data)
+        let sha = sha256Hex(data)
+        let catalogue = """
+            {"format": 1, "entries": [{"id": "tiny", "name": "Tiny", "family": "test", "file_name": "tiny.gguf",
+            "parameters": 1, "quant": "Q4_0", "bits_per_weight": 4.5, "context_length": 256, "kv_bytes_per_token": 1,
+            "licence": "none", "sha256": "\(sha)", "sources": [[{"url": "\(server.url)"}]]}]}
+            """
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mote-doc-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let models = try ModelManager(directory: dir, catalogueJSON: catalogue)
+        let url = try await readyModel(models, id: "tiny")
+        XCTAssertEqual(try Data(contentsOf: url), data)
+        server.stop() // the second call must not need the network
+        let again = try await readyModel(models, id: "tiny")
+        XCTAssertEqual(again, url)
+    }
+}

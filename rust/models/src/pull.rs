@@ -2,8 +2,9 @@
 //! (feature `http`). Without it the manager still installs files the app
 //! downloaded itself, activates, resolves and collects garbage.
 
-use std::fs::{self, File};
-use std::path::PathBuf;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
@@ -98,18 +99,29 @@ impl Manager {
         }
         // Several parts and/or archive members: each object is downloaded
         // (resumably, verified by its own hash), its bytes appended to the
-        // assembly file and the object deleted, so at most one object and the
-        // growing file are on disk at once.
+        // assembly file, the assembly's new length recorded, and the object
+        // deleted. So at most one object and the growing file are on disk at
+        // once, and an interrupted pull resumes after the last recorded part.
         let dir = self.store.dir();
         let assembly = dir.join(format!(".{}.assemble", entry.file_name));
+        let state_path = dir.join(format!(".{}.assemble.json", entry.file_name));
         // One assembly at a time per file (the parts' downloads lock themselves).
         let lock = dir.join(format!(".{}.assemble.lock", entry.file_name));
         let _lock = disk::lock(&lock, Some(crate::download::LOCK_WAIT))?;
-        disk::ensure_space(dir, entry.size_bytes() + parts.iter().filter_map(|p| p.size).max().unwrap_or(0))?;
-        let mut out = File::create(&assembly).map_err(|e| ModelError::io(&assembly, e))?;
-        let mut hasher = Sha256::new();
+        let largest_part = parts.iter().filter_map(|p| p.size).max().unwrap_or(0);
+        let state = read_assembly(&state_path).filter(|s| s.sha256 == sha && s.parts <= parts.len());
+        let (first, mut len) = state.map_or((0, 0), |s| (s.parts, s.bytes));
+        disk::ensure_space(dir, entry.size_bytes().saturating_sub(len) + largest_part)?;
+        let mut out = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&assembly).map_err(|e| ModelError::io(&assembly, e))?;
+        if out.metadata().map_err(|e| ModelError::io(&assembly, e))?.len() < len {
+            len = 0; // the recorded prefix is gone: start over
+        }
+        out.set_len(len).map_err(|e| ModelError::io(&assembly, e))?;
+        let mut hasher = if len > 0 { hash::hash_prefix(&assembly, Some(len))?.0 } else { Sha256::new() };
+        out.seek(SeekFrom::End(0)).map_err(|e| ModelError::io(&assembly, e))?;
+        let first = if len > 0 { first } else { 0 };
         let mut outcomes = Vec::new();
-        for (k, p) in parts.iter().enumerate() {
+        for (k, p) in parts.iter().enumerate().skip(first) {
             let psha = p.sha256.as_deref().ok_or_else(|| ModelError::Catalogue(format!("{}: part {k} has no sha256", entry.id)))?;
             let obj = dir.join(format!(".{}.p{k}", entry.file_name));
             let done = dir.join(format!(".{}.p{k}.ok", entry.file_name));
@@ -128,24 +140,46 @@ impl Manager {
                     std::io::copy(&mut src, &mut w).map_err(|e| ModelError::io(&assembly, e))?;
                 }
             }
+            // The appended bytes are durable before the record says so, and
+            // the record before the part is deleted.
+            out.sync_data().map_err(|e| ModelError::io(&assembly, e))?;
+            len = out.stream_position().map_err(|e| ModelError::io(&assembly, e))?;
+            write_assembly(&state_path, &Assembly { sha256: sha.to_string(), parts: k + 1, bytes: len })?;
+            let _ = fs::remove_file(&done);
             if cancel.load(Ordering::Relaxed) {
                 return Err(ModelError::Cancelled);
             }
         }
-        out.sync_all().map_err(|e| ModelError::io(&assembly, e))?;
         drop(out);
         let got = hash::hex(&hasher.finalize());
+        let _ = fs::remove_file(&state_path);
         if got != sha {
             let _ = fs::remove_file(&assembly);
             return Err(ModelError::Checksum { path: dest, expected: sha.to_string(), actual: got });
         }
         disk::durable_rename(&assembly, &dest)?;
-        for k in 0..parts.len() {
-            let _ = fs::remove_file(dir.join(format!(".{}.p{k}.ok", entry.file_name)));
-        }
         let _ = fs::remove_file(&lock);
         Ok((dest, outcomes))
     }
+}
+
+/// How far an assembly got: the first `parts` parts are appended, and the
+/// assembly file's first `bytes` bytes hold them.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Assembly {
+    sha256: String,
+    parts: usize,
+    bytes: u64,
+}
+
+fn read_assembly(path: &Path) -> Option<Assembly> {
+    serde_json::from_slice(&fs::read(path).ok()?).ok()
+}
+
+fn write_assembly(path: &Path, a: &Assembly) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    fs::write(&tmp, serde_json::to_vec(a).expect("serializable")).map_err(|e| ModelError::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
 }
 
 /// The last path segment of `url`, if it is a plain file name.

@@ -225,3 +225,46 @@ fn concurrent_pulls_share_one_store() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).filter(|n| n.to_string_lossy().starts_with('.') && n != ".manifest.lock").collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).unwrap().flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
+}
+
+/// A model in three parts: the store never holds more than the model plus
+/// one part, and a pull paused after the first part resumes with the second
+/// (the first is neither fetched nor appended again).
+#[test]
+fn multi_part_pull_peak_disk_and_resume() {
+    let data = blob(3 << 20, 41);
+    let parts: Vec<Vec<u8>> = data.chunks(1 << 20).map(<[u8]>::to_vec).collect();
+    let servers: Vec<Server> = parts.iter().enumerate().map(|(k, p)| Server::start(&format!("p{k}"), p.clone())).collect();
+    let sources: Vec<String> = servers
+        .iter()
+        .zip(&parts)
+        .map(|(s, p)| format!(r#"{{"url":"{}","sha256":"{}","size":{}}}"#, s.url, sha256_hex(p), p.len()))
+        .collect();
+    let json = format!(
+        r#"{{"format":1,"entries":[{{"id":"three","name":"Three","family":"test","file_name":"t.gguf","parameters":1000,"quant":"Q8_0","bits_per_weight":8.5,"file_size":{},"context_length":64,"kv_bytes_per_token":16,"licence":"none","sha256":"{}","sources":[[{}]]}}]}}"#,
+        data.len(),
+        sha256_hex(&data),
+        sources.join(",")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager(dir.path()).with_catalogue(Catalogue::from_json(&json).unwrap());
+    let mut peak = 0u64;
+    // Paused during the second part's download.
+    let cancel = AtomicBool::new(false);
+    let r = m.pull_entry("three", None, &cancel, &mut |p| {
+        peak = peak.max(dir_bytes(dir.path()));
+        if p.downloaded > 0 && servers[1].requests().len() == 1 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    assert!(matches!(r, Err(ModelError::Cancelled)), "{r:?}");
+    let p = m.pull_entry("three", None, &AtomicBool::new(false), &mut |_| peak = peak.max(dir_bytes(dir.path()))).unwrap();
+    assert_eq!(std::fs::read(&p.version.path).unwrap(), data);
+    assert_eq!(servers[0].requests().len(), 1, "the first part was not fetched again");
+    let extra = peak.saturating_sub(data.len() as u64);
+    eprintln!("3-part pull: peak disk {peak} bytes for a {} byte model: {extra} extra (one part is {} bytes)", data.len(), 1 << 20);
+    assert!(peak <= data.len() as u64 + (1 << 20) + 4096, "peak {peak}");
+}

@@ -16,6 +16,20 @@ import kotlinx.coroutines.withTimeout
 import org.junit.After
 import org.junit.Test
 
+// The "Get a model" example from docs/android.md, verbatim (docExamplesAreVerbatim).
+suspend fun readyModel(models: ModelManager, id: String): File {
+    try {
+        return models.resolve(id) // installed on an earlier run
+    } catch (e: ModelException.NotInstalled) {
+        // First run: download it, with progress.
+    }
+    models.pull(id).collect { p ->
+        val total = p.totalBytes ?: return@collect
+        println("${100 * p.downloadedBytes / total} %")
+    }
+    return models.resolve(id)
+}
+
 /**
  * The Kotlin model manager against a loopback HTTP server started by the test
  * (the JDK's own, with `Range` support): a pull as a `Flow<DownloadProgress>`,
@@ -79,6 +93,19 @@ class ModelManagerTest {
 
             // Pulling again is instant and the flow completes normally.
             assertEquals(emptyList(), m.pullUrl(url, sha, "m").toList())
+        }
+    }
+
+    @Test
+    fun docExampleDownloadsOnceFromTheCatalogue() = runBlocking<Unit> {
+        val catalogue = """{"format": 1, "entries": [{"id": "tiny", "name": "Tiny", "family": "test", "file_name": "tiny.gguf",
+            "parameters": 1, "quant": "Q4_0", "bits_per_weight": 4.5, "context_length": 256, "kv_bytes_per_token": 1,
+            "licence": "none", "sha256": "$sha", "sources": [[{"url": "$url"}]]}]}"""
+        ModelManager.open(dir, catalogue).use { m ->
+            val file = withTimeout(60_000) { readyModel(m, "tiny") }
+            assertTrue(data.contentEquals(file.readBytes()))
+            server.stop(0) // the second call must not need the network
+            assertEquals(file, readyModel(m, "tiny"))
         }
     }
 
