@@ -96,6 +96,18 @@ pub(crate) fn tile_fn(isa: Isa, qtype: QuantType) -> Option<TileFn> {
     None
 }
 
+/// 4 weight rows (`w`, `w + ws`, …) × 4 activation rows (`a`, `a + as_`, …) → `out[4·row + token]`.
+pub(crate) type Tile4x4Fn = unsafe fn(nb: usize, w: *const u8, ws: usize, a: *const u8, as_: usize) -> [f32; 16];
+
+pub(crate) fn tile4x4_fn(isa: Isa, qtype: QuantType) -> Option<Tile4x4Fn> {
+    #[cfg(target_arch = "aarch64")]
+    if isa == Isa::NeonI8mm {
+        return crate::aarch64::tile4x4_fn(qtype);
+    }
+    let _ = (isa, qtype);
+    None
+}
+
 /// Four weight rows (`nb` blocks each, at `w`, `w + ws`, …) · one activation row.
 pub(crate) type Rows4Fn = unsafe fn(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 4];
 

@@ -1,7 +1,7 @@
 //! `QMatrix`: a quantized weight matrix borrowed from a (usually memory-mapped) buffer.
 
 use crate::acts::{self, ActBuf};
-use crate::dispatch::{self, Rows4Fn, Tile4Fn, TileFn};
+use crate::dispatch::{self, Rows4Fn, Tile4Fn, Tile4x4Fn, TileFn};
 use crate::{ActType, DotFn, Isa, KernelError, QuantType, ThreadPool};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ pub struct QMatrix {
     isa: Isa,
     dot: DotFn,
     tile: Option<TileFn>,
+    tile4x4: Option<Tile4x4Fn>,
     tile4: Option<Tile4Fn>,
     rows4: Option<Rows4Fn>,
 }
@@ -108,6 +109,7 @@ impl QMatrix {
             isa,
             dot: dispatch::dot_fn(isa, qtype),
             tile: dispatch::tile_fn(isa, qtype),
+            tile4x4: dispatch::tile4x4_fn(isa, qtype),
             tile4: dispatch::tile4_fn(isa, qtype),
             rows4: dispatch::rows4_fn(isa, qtype),
         })
@@ -139,6 +141,7 @@ impl QMatrix {
         self.isa = isa;
         self.dot = dispatch::dot_fn(isa, self.qtype);
         self.tile = dispatch::tile_fn(isa, self.qtype);
+        self.tile4x4 = dispatch::tile4x4_fn(isa, self.qtype);
         self.tile4 = dispatch::tile4_fn(isa, self.qtype);
         self.rows4 = dispatch::rows4_fn(isa, self.qtype);
         Ok(())
@@ -267,6 +270,33 @@ impl QMatrix {
                 b0 = b1;
             }
             return;
+        }
+        if let (Some(t44), true) = (self.tile4x4, m >= 4) {
+            // Four weight rows against four tokens at a time; the four rows
+            // stay in L1 while the tokens pass. Tokens left over (m % 4) take
+            // the four-row GEMV, rows left over (at the matrix's end) the 2×2 tiles.
+            while r + 4 <= r1 {
+                let mut i = 0;
+                while i + 4 <= m {
+                    let v = unsafe { t44(nb, wp(r), wrb, ap(i), arb) };
+                    for (k, &vk) in v.iter().enumerate() {
+                        put(i + k % 4, r + k / 4, vk);
+                    }
+                    i += 4;
+                }
+                for i in i..m {
+                    match self.rows4 {
+                        Some(rows4) => {
+                            let v = unsafe { rows4(nb, wp(r), wrb, ap(i)) };
+                            for (k, &vk) in v.iter().enumerate() {
+                                put(i, r + k, vk);
+                            }
+                        }
+                        None => (0..4).for_each(|k| put(i, r + k, unsafe { dot(nb, wp(r + k), ap(i)) })),
+                    }
+                }
+                r += 4;
+            }
         }
         if let (Some(tile), true) = (tile, m >= 2) {
             while r + 2 <= r1 {

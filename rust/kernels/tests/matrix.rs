@@ -22,7 +22,7 @@ fn matmul_matches_reference_on_every_isa() {
             let w = random_weights(&mut rng, q, rows * nb);
             bytes.extend_from_slice(&w);
             let mut mat = matrix(q, rows, cols, bytes, offset);
-            for m in [1, 2, 3, 7] {
+            for m in [1, 2, 3, 7, 8] {
                 let (x, acts) = random_acts(&mut rng, q, cols, m);
                 let rb = q.row_bytes(cols).unwrap();
                 for &isa in supported_isas() {

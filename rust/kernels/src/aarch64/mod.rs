@@ -12,6 +12,7 @@ pub mod i8mm;
 pub mod neon_kquants;
 pub mod neon_legacy;
 pub(crate) mod rows;
+pub mod tile4x4;
 
 use crate::{DotFn, Isa, QuantType};
 use core::arch::aarch64::*;
@@ -106,6 +107,18 @@ pub(crate) fn tile_fn(qtype: QuantType) -> Option<crate::dispatch::TileFn> {
         QuantType::Q5_1 => i8mm::tile_q5_1,
         QuantType::Q8_0 => i8mm::tile_q8_0,
         QuantType::IQ4NL => i8mm::tile_iq4nl,
+        _ => return None,
+    })
+}
+
+pub(crate) fn tile4x4_fn(qtype: QuantType) -> Option<crate::dispatch::Tile4x4Fn> {
+    Some(match qtype {
+        QuantType::Q4_0 => tile4x4::tile4x4_q4_0,
+        QuantType::Q4_1 => tile4x4::tile4x4_q4_1,
+        QuantType::Q5_0 => tile4x4::tile4x4_q5_0,
+        QuantType::Q5_1 => tile4x4::tile4x4_q5_1,
+        QuantType::Q8_0 => tile4x4::tile4x4_q8_0,
+        QuantType::IQ4NL => tile4x4::tile4x4_iq4nl,
         _ => return None,
     })
 }

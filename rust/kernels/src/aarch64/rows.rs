@@ -8,7 +8,8 @@
 //!   four weight scales are widened with one `fcvtl`. The single-row kernels
 //!   paid all of that per row.
 //! - [`tile2x2`]: two weight rows against two activation rows with `smmla`
-//!   (i8mm), the prefill GEMM.
+//!   (i8mm), the prefill GEMM where fewer than four tokens remain; four by
+//!   four is in `tile4x4.rs`.
 //!
 //! The formats differ only in how 32 weights become two `int8x16_t` and in
 //! their offset term, so each is a [`Block32`] and the loops are written once.
@@ -199,7 +200,7 @@ impl Block32 for IQ4NL {
 
 /// (block bytes, offset of the quants) of an activation format.
 #[inline(always)]
-const fn act_layout(act: ActType) -> (usize, usize) {
+pub(super) const fn act_layout(act: ActType) -> (usize, usize) {
     match act {
         ActType::Q8_1 => (36, 4),
         _ => (34, 2),
@@ -207,13 +208,13 @@ const fn act_layout(act: ActType) -> (usize, usize) {
 }
 
 #[inline(always)]
-unsafe fn ld(p: *const u8) -> int8x16_t {
+pub(super) unsafe fn ld(p: *const u8) -> int8x16_t {
     vld1q_s8(p as *const i8)
 }
 
 /// The f16s at byte `off` of four blocks `stride` bytes apart, widened.
 #[inline(always)]
-unsafe fn gather_f16(x: *const u8, stride: usize, off: usize) -> float32x4_t {
+pub(super) unsafe fn gather_f16(x: *const u8, stride: usize, off: usize) -> float32x4_t {
     let p = |r: usize| x.add(r * stride + off);
     f16x4(p(0), p(1), p(2), p(3))
 }
@@ -297,7 +298,7 @@ pub(crate) unsafe fn rows4<B: Block32, D: Dot>(nb: usize, w: *const u8, ws: usiz
 }
 
 #[inline(always)]
-unsafe fn smmla(mut acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+pub(super) unsafe fn smmla(mut acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
     asm!(
         ".arch_extension i8mm",
         "smmla {acc:v}.4s, {a:v}.16b, {b:v}.16b",

@@ -1,0 +1,138 @@
+//! Armv8.6 i8mm 4×4 tiles for the prefill GEMM of the 32-element formats:
+//! four weight rows against four activation rows per pass.
+//!
+//! Why four by four: per block, a 2×2 tile (`rows::tile2x2`) unpacks two
+//! weight rows, loads two activation rows, zips all four into `smmla`'s 2×8
+//! layout and scales four sums, about 42 instructions for 4 outputs. Here
+//! each unpacked row and each loaded activation serves four outputs instead
+//! of two, and the scales of four rows and four tokens are widened once:
+//! about 90 instructions for 16 outputs. llama.cpp gets the same reuse from
+//! weights repacked at load (`q4_0_4x8`); these tiles read the weights as
+//! they lie in the memory-mapped file, so releasing the weights under memory
+//! pressure still returns all of their pages.
+
+use super::rows::{act_layout, gather_f16, ld, smmla, Block32, Offset};
+use crate::acts::scales_offset;
+use core::arch::aarch64::*;
+
+/// Builds `smmla`'s 2×8 operand from the same 8-byte half of two rows.
+#[inline(always)]
+unsafe fn pair(x: int8x16_t, y: int8x16_t, hi: bool) -> int8x16_t {
+    let (x, y) = (vreinterpretq_s64_s8(x), vreinterpretq_s64_s8(y));
+    vreinterpretq_s8_s64(if hi { vzip2q_s64(x, y) } else { vzip1q_s64(x, y) })
+}
+
+/// Adds 16 elements of weight rows `w` times activation rows `y` to the four
+/// 2×2 tiles `s` (index: 2·row pair + token pair).
+#[inline(always)]
+unsafe fn mm16x4(s: &mut [int32x4_t; 4], w: [int8x16_t; 4], y: [int8x16_t; 4]) {
+    for hi in [false, true] {
+        let (w01, w23) = (pair(w[0], w[1], hi), pair(w[2], w[3], hi));
+        let (y01, y23) = (pair(y[0], y[1], hi), pair(y[2], y[3], hi));
+        s[0] = smmla(s[0], w01, y01);
+        s[1] = smmla(s[1], w01, y23);
+        s[2] = smmla(s[2], w23, y01);
+        s[3] = smmla(s[3], w23, y23);
+    }
+}
+
+/// Four f32s from four addresses: `[*p0, *p1, *p2, *p3]`.
+#[inline(always)]
+unsafe fn load4(p0: *const f32, p1: *const f32, p2: *const f32, p3: *const f32) -> float32x4_t {
+    let v = vld1q_dup_f32(p0);
+    let v = vld1q_lane_f32::<1>(p1, v);
+    let v = vld1q_lane_f32::<2>(p2, v);
+    vld1q_lane_f32::<3>(p3, v)
+}
+
+/// `([v0, v1, v0, v1], [v2, v3, v2, v3])`: a token pair's values in `smmla` lane order.
+#[inline(always)]
+unsafe fn token_pairs(v: float32x4_t) -> (float32x4_t, float32x4_t) {
+    let d = vreinterpretq_f64_f32(v);
+    (vreinterpretq_f32_f64(vdupq_laneq_f64::<0>(d)), vreinterpretq_f32_f64(vdupq_laneq_f64::<1>(d)))
+}
+
+/// `([v0, v0, v1, v1], [v2, v2, v3, v3])`: a row pair's values in `smmla` lane order.
+#[inline(always)]
+unsafe fn row_pairs(v: float32x4_t) -> (float32x4_t, float32x4_t) {
+    (vzip1q_f32(v, v), vzip2q_f32(v, v))
+}
+
+/// Weight rows `w + r·ws` (r < 4, `nb` blocks each) times activation rows
+/// `a + t·as_` (t < 4): `out[4·r + t]`.
+///
+/// # Safety
+/// The CPU must support i8mm; the four weight rows hold `nb` blocks, the four
+/// activation rows `nb` blocks and their scale appendix; any alignment.
+#[inline(always)]
+pub(crate) unsafe fn tile4x4<B: Block32>(nb: usize, w: *const u8, ws: usize, a: *const u8, as_: usize) -> [f32; 16] {
+    let f = B::new();
+    let (ab, aq) = act_layout(B::ACT);
+    let so = scales_offset(B::ACT, nb);
+    let d = [0, 1, 2, 3].map(|t| a.add(t * as_ + so) as *const f32);
+    let zero = vdupq_n_f32(0.0);
+    let (mut acc, mut off) = ([zero; 4], [zero; 4]);
+    for i in 0..nb {
+        let x = w.add(i * B::BYTES);
+        let q = [0, 1, 2, 3].map(|r| f.quants(x.add(r * ws)));
+        let y = [0, 1, 2, 3].map(|t| a.add(t * as_ + i * ab + aq));
+        let mut s = [vdupq_n_s32(0); 4];
+        mm16x4(&mut s, q.map(|q| q.0), y.map(|p| ld(p)));
+        mm16x4(&mut s, q.map(|q| q.1), y.map(|p| ld(p.add(16))));
+        let wd = gather_f16(x, ws, 0);
+        let (w01, w23) = row_pairs(wd);
+        let (a01, a23) = token_pairs(load4(d[0].add(i), d[1].add(i), d[2].add(i), d[3].add(i)));
+        let scale = [vmulq_f32(w01, a01), vmulq_f32(w01, a23), vmulq_f32(w23, a01), vmulq_f32(w23, a23)];
+        for k in 0..4 {
+            acc[k] = vfmaq_f32(acc[k], vcvtq_f32_s32(s[k]), scale[k]);
+        }
+        if B::OFFSET != Offset::None {
+            let wo = if B::OFFSET == Offset::Min { gather_f16(x, ws, 2) } else { wd };
+            let (o01, o23) = row_pairs(wo);
+            let (s01, s23) = token_pairs(load4(d[0].add(nb + i), d[1].add(nb + i), d[2].add(nb + i), d[3].add(nb + i)));
+            off[0] = vfmaq_f32(off[0], o01, s01);
+            off[1] = vfmaq_f32(off[1], o01, s23);
+            off[2] = vfmaq_f32(off[2], o23, s01);
+            off[3] = vfmaq_f32(off[3], o23, s23);
+        }
+    }
+    let mut out = [0f32; 16];
+    for k in 0..4 {
+        let total = match B::OFFSET {
+            Offset::None => acc[k],
+            Offset::Min => vaddq_f32(acc[k], off[k]),
+            Offset::Zero(z) => vfmsq_n_f32(acc[k], off[k], z),
+        };
+        let mut lanes = [0f32; 4];
+        vst1q_f32(lanes.as_mut_ptr(), total);
+        // Tile k covers rows 2·(k / 2) + {0, 1} and tokens 2·(k % 2) + {0, 1};
+        // its lanes are (row, token) = (0,0), (0,1), (1,0), (1,1).
+        let (r, t) = (2 * (k / 2), 2 * (k % 2));
+        out[4 * r + t] = lanes[0];
+        out[4 * r + t + 1] = lanes[1];
+        out[4 * (r + 1) + t] = lanes[2];
+        out[4 * (r + 1) + t + 1] = lanes[3];
+    }
+    out
+}
+
+macro_rules! tiles4x4 {
+    ($($name:ident => $fmt:ident),*) => {$(
+        /// # Safety
+        /// The CPU must support i8mm; four weight rows `ws` bytes apart hold `nb`
+        /// blocks, four activation rows `as_` bytes apart `nb` blocks and their appendix.
+        #[target_feature(enable = "neon,i8mm")]
+        pub unsafe fn $name(nb: usize, w: *const u8, ws: usize, a: *const u8, as_: usize) -> [f32; 16] {
+            tile4x4::<super::rows::$fmt>(nb, w, ws, a, as_)
+        }
+    )*};
+}
+
+tiles4x4!(
+    tile4x4_q4_0 => Q4_0,
+    tile4x4_q4_1 => Q4_1,
+    tile4x4_q5_0 => Q5_0,
+    tile4x4_q5_1 => Q5_1,
+    tile4x4_q8_0 => Q8_0,
+    tile4x4_iq4nl => IQ4NL
+);
