@@ -96,8 +96,8 @@ pub(crate) fn tile_fn(isa: Isa, qtype: QuantType) -> Option<TileFn> {
     None
 }
 
-/// 4 weight rows (`w`, `w + ws`, …) × 4 activation rows (`a`, `a + as_`, …) → `out[4·row + token]`.
-pub(crate) type Tile4x4Fn = unsafe fn(nb: usize, w: *const u8, ws: usize, a: *const u8, as_: usize) -> [f32; 16];
+/// 4 weight rows (`w`, `w + ws`, …) × 4 tokens packed by `acts::pack4` → `out[4·row + token]`.
+pub(crate) type Tile4x4Fn = unsafe fn(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16];
 
 pub(crate) fn tile4x4_fn(isa: Isa, qtype: QuantType) -> Option<Tile4x4Fn> {
     #[cfg(target_arch = "aarch64")]

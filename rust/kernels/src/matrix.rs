@@ -35,8 +35,15 @@ impl core::fmt::Debug for QMatrix {
 
 thread_local! {
     // Quantized activations of the calling thread, one buffer per activation
-    // format; each grows to the largest m × cols seen and is then reused.
-    static SCRATCH: RefCell<[ActBuf; N_ACT]> = RefCell::new(Default::default());
+    // format, and their 4×4-tile packing; each grows to the largest m × cols
+    // seen and is then reused.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Default::default());
+}
+
+#[derive(Default)]
+struct Scratch {
+    acts: [ActBuf; N_ACT],
+    packed: [Vec<u8>; N_ACT],
 }
 
 /// Number of activation formats (scratch buffers per thread).
@@ -55,6 +62,8 @@ fn act_slot(a: ActType) -> usize {
 struct Plan<'a> {
     w: &'a QMatrix,
     acts: &'a [u8],
+    /// The activations packed for `tile4x4` (empty when it is not used).
+    packed: &'a [u8],
     y: SyncPtr<f32>,
     chunk: usize,
     n_tasks: usize,
@@ -171,19 +180,27 @@ impl QMatrix {
             return;
         }
         let mut bufs = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        let mut done = [false; N_ACT];
+        let (mut done, mut packed) = ([false; N_ACT], [false; N_ACT]);
         for (w, _) in parts.iter() {
             let k = act_slot(w.qtype.act_type());
             if !done[k] {
-                w.quantize_acts(pool, &x[..m * cols], m, &mut bufs[k]);
+                w.quantize_acts(pool, &x[..m * cols], m, &mut bufs.acts[k]);
                 done[k] = true;
+            }
+            if w.tile4x4.is_some() && m >= 4 && !packed[k] {
+                let act = w.qtype.act_type();
+                let nb = cols / act.block_len();
+                acts::pack4(act, bufs.acts[k].bytes(), ActBuf::row_bytes(w.qtype, cols), m, nb, &mut bufs.packed[k]);
+                packed[k] = true;
             }
         }
         let plans: Vec<Plan> = parts
             .iter_mut()
             .map(|(w, y)| {
                 let (chunk, n_tasks) = w.split(pool.threads(), m);
-                Plan { w, acts: bufs[act_slot(w.qtype.act_type())].bytes(), y: SyncPtr(y.as_mut_ptr()), chunk, n_tasks }
+                let k = act_slot(w.qtype.act_type());
+                let packed: &[u8] = if packed[k] { &bufs.packed[k] } else { &[] };
+                Plan { w, acts: bufs.acts[k].bytes(), packed, y: SyncPtr(y.as_mut_ptr()), chunk, n_tasks }
             })
             .collect();
         let total: usize = plans.iter().map(|p| p.n_tasks).sum();
@@ -191,7 +208,7 @@ impl QMatrix {
             for p in &plans {
                 if t < p.n_tasks {
                     let r0 = t * p.chunk;
-                    p.w.run_rows(p.acts, m, p.y, r0, (r0 + p.chunk).min(p.w.rows));
+                    p.w.run_rows(p.acts, p.packed, m, p.y, r0, (r0 + p.chunk).min(p.w.rows));
                     return;
                 }
                 t -= p.n_tasks;
@@ -232,7 +249,7 @@ impl QMatrix {
     }
 
     /// Output rows r0..r1 of all m activation rows.
-    fn run_rows(&self, acts: &[u8], m: usize, yp: SyncPtr<f32>, r0: usize, r1: usize) {
+    fn run_rows(&self, acts: &[u8], packed: &[u8], m: usize, yp: SyncPtr<f32>, r0: usize, r1: usize) {
         let w = self.bytes();
         let (rows, wrb) = (self.rows, self.row_bytes);
         let arb = ActBuf::row_bytes(self.qtype, self.cols);
@@ -271,14 +288,16 @@ impl QMatrix {
             }
             return;
         }
-        if let (Some(t44), true) = (self.tile4x4, m >= 4) {
+        if let (Some(t44), true) = (self.tile4x4, m >= 4 && !packed.is_empty()) {
+            debug_assert_eq!(packed.len(), m / 4 * nb * acts::PACK4_BLOCK_BYTES);
+            let group = |g: usize| unsafe { packed.as_ptr().add(g * nb * acts::PACK4_BLOCK_BYTES) };
             // Four weight rows against four tokens at a time; the four rows
             // stay in L1 while the tokens pass. Tokens left over (m % 4) take
             // the four-row GEMV, rows left over (at the matrix's end) the 2×2 tiles.
             while r + 4 <= r1 {
                 let mut i = 0;
                 while i + 4 <= m {
-                    let v = unsafe { t44(nb, wp(r), wrb, ap(i), arb) };
+                    let v = unsafe { t44(nb, wp(r), wrb, group(i / 4)) };
                     for (k, &vk) in v.iter().enumerate() {
                         put(i + k % 4, r + k / 4, vk);
                     }

@@ -6,13 +6,15 @@
 //! layout and scales four sums, about 42 instructions for 4 outputs. Here
 //! each unpacked row and each loaded activation serves four outputs instead
 //! of two, and the scales of four rows and four tokens are widened once:
-//! about 90 instructions for 16 outputs. llama.cpp gets the same reuse from
+//! about 90 instructions for 16 outputs. The activations come packed
+//! (`acts::pack4`) in `smmla`'s operand layout with their scales beside them,
+//! so the tile reads one stream and spends no zips or address arithmetic on them. llama.cpp gets the same reuse from
 //! weights repacked at load (`q4_0_4x8`); these tiles read the weights as
 //! they lie in the memory-mapped file, so releasing the weights under memory
 //! pressure still returns all of their pages.
 
-use super::rows::{act_layout, gather_f16, ld, smmla, Block32, Offset};
-use crate::acts::scales_offset;
+use super::rows::{gather_f16, ld, smmla, Block32, Offset};
+use crate::acts::PACK4_BLOCK_BYTES;
 use core::arch::aarch64::*;
 
 /// Builds `smmla`'s 2×8 operand from the same 8-byte half of two rows.
@@ -22,27 +24,19 @@ unsafe fn pair(x: int8x16_t, y: int8x16_t, hi: bool) -> int8x16_t {
     vreinterpretq_s8_s64(if hi { vzip2q_s64(x, y) } else { vzip1q_s64(x, y) })
 }
 
-/// Adds 16 elements of weight rows `w` times activation rows `y` to the four
-/// 2×2 tiles `s` (index: 2·row pair + token pair).
+/// Adds 16 elements of weight rows `w` times the packed activations at `y`
+/// (two 8-byte chunks, each as token pairs (0,1) and (2,3)) to the four 2×2
+/// tiles `s` (index: 2·row pair + token pair).
 #[inline(always)]
-unsafe fn mm16x4(s: &mut [int32x4_t; 4], w: [int8x16_t; 4], y: [int8x16_t; 4]) {
-    for hi in [false, true] {
+unsafe fn mm16x4(s: &mut [int32x4_t; 4], w: [int8x16_t; 4], y: *const u8) {
+    for (c, hi) in [false, true].into_iter().enumerate() {
         let (w01, w23) = (pair(w[0], w[1], hi), pair(w[2], w[3], hi));
-        let (y01, y23) = (pair(y[0], y[1], hi), pair(y[2], y[3], hi));
+        let (y01, y23) = (ld(y.add(32 * c)), ld(y.add(32 * c + 16)));
         s[0] = smmla(s[0], w01, y01);
         s[1] = smmla(s[1], w01, y23);
         s[2] = smmla(s[2], w23, y01);
         s[3] = smmla(s[3], w23, y23);
     }
-}
-
-/// Four f32s from four addresses: `[*p0, *p1, *p2, *p3]`.
-#[inline(always)]
-unsafe fn load4(p0: *const f32, p1: *const f32, p2: *const f32, p3: *const f32) -> float32x4_t {
-    let v = vld1q_dup_f32(p0);
-    let v = vld1q_lane_f32::<1>(p1, v);
-    let v = vld1q_lane_f32::<2>(p2, v);
-    vld1q_lane_f32::<3>(p3, v)
 }
 
 /// `([v0, v1, v0, v1], [v2, v3, v2, v3])`: a token pair's values in `smmla` lane order.
@@ -58,30 +52,27 @@ unsafe fn row_pairs(v: float32x4_t) -> (float32x4_t, float32x4_t) {
     (vzip1q_f32(v, v), vzip2q_f32(v, v))
 }
 
-/// Weight rows `w + r·ws` (r < 4, `nb` blocks each) times activation rows
-/// `a + t·as_` (t < 4): `out[4·r + t]`.
+/// Weight rows `w + r·ws` (r < 4, `nb` blocks each) times the four tokens
+/// packed at `a` by `acts::pack4`: `out[4·r + t]`.
 ///
 /// # Safety
-/// The CPU must support i8mm; the four weight rows hold `nb` blocks, the four
-/// activation rows `nb` blocks and their scale appendix; any alignment.
+/// The CPU must support i8mm; the four weight rows hold `nb` blocks and `a`
+/// one group of `nb` packed blocks; any alignment.
 #[inline(always)]
-pub(crate) unsafe fn tile4x4<B: Block32>(nb: usize, w: *const u8, ws: usize, a: *const u8, as_: usize) -> [f32; 16] {
+pub(crate) unsafe fn tile4x4<B: Block32>(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16] {
     let f = B::new();
-    let (ab, aq) = act_layout(B::ACT);
-    let so = scales_offset(B::ACT, nb);
-    let d = [0, 1, 2, 3].map(|t| a.add(t * as_ + so) as *const f32);
     let zero = vdupq_n_f32(0.0);
     let (mut acc, mut off) = ([zero; 4], [zero; 4]);
     for i in 0..nb {
         let x = w.add(i * B::BYTES);
+        let y = a.add(i * PACK4_BLOCK_BYTES);
         let q = [0, 1, 2, 3].map(|r| f.quants(x.add(r * ws)));
-        let y = [0, 1, 2, 3].map(|t| a.add(t * as_ + i * ab + aq));
         let mut s = [vdupq_n_s32(0); 4];
-        mm16x4(&mut s, q.map(|q| q.0), y.map(|p| ld(p)));
-        mm16x4(&mut s, q.map(|q| q.1), y.map(|p| ld(p.add(16))));
+        mm16x4(&mut s, q.map(|q| q.0), y);
+        mm16x4(&mut s, q.map(|q| q.1), y.add(64));
         let wd = gather_f16(x, ws, 0);
         let (w01, w23) = row_pairs(wd);
-        let (a01, a23) = token_pairs(load4(d[0].add(i), d[1].add(i), d[2].add(i), d[3].add(i)));
+        let (a01, a23) = token_pairs(vld1q_f32(y.add(128) as *const f32));
         let scale = [vmulq_f32(w01, a01), vmulq_f32(w01, a23), vmulq_f32(w23, a01), vmulq_f32(w23, a23)];
         for k in 0..4 {
             acc[k] = vfmaq_f32(acc[k], vcvtq_f32_s32(s[k]), scale[k]);
@@ -89,7 +80,7 @@ pub(crate) unsafe fn tile4x4<B: Block32>(nb: usize, w: *const u8, ws: usize, a: 
         if B::OFFSET != Offset::None {
             let wo = if B::OFFSET == Offset::Min { gather_f16(x, ws, 2) } else { wd };
             let (o01, o23) = row_pairs(wo);
-            let (s01, s23) = token_pairs(load4(d[0].add(nb + i), d[1].add(nb + i), d[2].add(nb + i), d[3].add(nb + i)));
+            let (s01, s23) = token_pairs(vld1q_f32(y.add(144) as *const f32));
             off[0] = vfmaq_f32(off[0], o01, s01);
             off[1] = vfmaq_f32(off[1], o01, s23);
             off[2] = vfmaq_f32(off[2], o23, s01);
@@ -120,10 +111,10 @@ macro_rules! tiles4x4 {
     ($($name:ident => $fmt:ident),*) => {$(
         /// # Safety
         /// The CPU must support i8mm; four weight rows `ws` bytes apart hold `nb`
-        /// blocks, four activation rows `as_` bytes apart `nb` blocks and their appendix.
+        /// blocks, `a` one group of `nb` blocks packed by `acts::pack4`.
         #[target_feature(enable = "neon,i8mm")]
-        pub unsafe fn $name(nb: usize, w: *const u8, ws: usize, a: *const u8, as_: usize) -> [f32; 16] {
-            tile4x4::<super::rows::$fmt>(nb, w, ws, a, as_)
+        pub unsafe fn $name(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16] {
+            tile4x4::<super::rows::$fmt>(nb, w, ws, a)
         }
     )*};
 }
