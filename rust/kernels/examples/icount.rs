@@ -18,7 +18,7 @@ const COLS: usize = 4096;
 pub const ROWS: usize = 64;
 
 fn parse_isa(s: &str) -> Isa {
-    let all = [Isa::Scalar, Isa::Avx2, Isa::Neon, Isa::NeonDotprod, Isa::NeonI8mm];
+    let all = [Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni, Isa::Neon, Isa::NeonDotprod, Isa::NeonI8mm];
     *all.iter().find(|i| i.name() == s).unwrap_or_else(|| panic!("unknown ISA {s}"))
 }
 

@@ -129,20 +129,28 @@ pub(crate) fn quantize_row_into(qtype: QuantType, x: &[f32], out: &mut [u8]) {
     fill_scales(a, nb, out);
 }
 
-/// Bytes per block of one four-token group in [`pack4`]'s layout.
+/// Bytes per block of one four-token group in [`pack4`]'s layouts.
 pub(crate) const PACK4_BLOCK_BYTES: usize = 160;
 
+/// How [`pack4`] lays out a block's 128 bytes of quants for four tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pack4 {
+    /// For each 8-byte chunk, token pairs (0,1) and (2,3) as
+    /// `[8 bytes of token a | 8 of token b]`: `smmla`'s 2×8 operand (i8mm).
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    Smmla,
+    /// Each token's 32 bytes in turn: one 256-bit load per token (AVX-512 VNNI).
+    Rows,
+}
+
 /// Repacks `m / 4` groups of four quantized Q8_0/Q8_1 rows (`rb` bytes each,
-/// `nb` blocks) for the i8mm 4×4 tiles, which then read one stream instead of
-/// four rows plus eight scale arrays and need no zips of their own. Per group
-/// and block, 160 bytes:
-/// - 128 bytes of quants: for each 8-byte chunk of the 32 (in order), the two
-///   token pairs (0,1) and (2,3) as `[8 bytes of token a | 8 of token b]`,
-///   which is `smmla`'s 2×8 operand;
+/// `nb` blocks) for the 4×4 tiles, which then read one stream instead of
+/// four rows plus eight scale arrays. Per group and block, 160 bytes:
+/// - 128 bytes of quants in `layout` (see [`Pack4`]);
 /// - the four tokens' `d` (f32), then their `s = d·Σq`.
 ///
 /// Runs once per product, before the weight rows are split between threads.
-pub(crate) fn pack4(act: ActType, acts: &[u8], rb: usize, m: usize, nb: usize, out: &mut Vec<u8>) {
+pub(crate) fn pack4(layout: Pack4, act: ActType, acts: &[u8], rb: usize, m: usize, nb: usize, out: &mut Vec<u8>) {
     let (ab, aq) = match act {
         ActType::Q8_1 => (36, 4),
         _ => (34, 2),
@@ -155,11 +163,20 @@ pub(crate) fn pack4(act: ActType, acts: &[u8], rb: usize, m: usize, nb: usize, o
         let rows: [&[u8]; 4] = core::array::from_fn(|t| &acts[(4 * g + t) * rb..(4 * g + t + 1) * rb]);
         for i in 0..nb {
             let o = &mut out[(g * nb + i) * PACK4_BLOCK_BYTES..][..PACK4_BLOCK_BYTES];
-            for c in 0..4 {
-                for p in 0..2 {
-                    for (h, t) in [2 * p, 2 * p + 1].into_iter().enumerate() {
-                        let src = &rows[t][i * ab + aq + 8 * c..][..8];
-                        o[32 * c + 16 * p + 8 * h..][..8].copy_from_slice(src);
+            match layout {
+                Pack4::Smmla => {
+                    for c in 0..4 {
+                        for p in 0..2 {
+                            for (h, t) in [2 * p, 2 * p + 1].into_iter().enumerate() {
+                                let src = &rows[t][i * ab + aq + 8 * c..][..8];
+                                o[32 * c + 16 * p + 8 * h..][..8].copy_from_slice(src);
+                            }
+                        }
+                    }
+                }
+                Pack4::Rows => {
+                    for (t, row) in rows.iter().enumerate() {
+                        o[32 * t..][..32].copy_from_slice(&row[i * ab + aq..][..32]);
                     }
                 }
             }

@@ -1,6 +1,6 @@
 //! Run-time ISA selection and the per-ISA kernel tables.
 
-use crate::acts::ActBuf;
+use crate::acts::{ActBuf, Pack4};
 use crate::{DotFn, Isa, QuantType};
 use std::sync::OnceLock;
 
@@ -17,6 +17,11 @@ fn detect() -> Vec<Isa> {
     {
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
             v.push(Isa::Avx2);
+            // Only instructions the OS has enabled state for are reported
+            // (AVX-512 needs XCR0's opmask/ZMM bits), unlike raw cpuid.
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") && is_x86_feature_detected!("avx512vnni") {
+                v.push(Isa::Avx512Vnni);
+            }
         }
     }
     #[cfg(target_arch = "aarch64")]
@@ -37,7 +42,7 @@ fn detect() -> Vec<Isa> {
 }
 
 /// The ISA used by default: the best supported one, or `MOTE_KERNELS_ISA`
-/// (scalar|avx2|neon|dotprod|i8mm) clamped to what the CPU supports.
+/// (scalar|avx2|avx512vnni|neon|dotprod|i8mm) clamped to what the CPU supports.
 pub fn isa() -> Isa {
     static I: OnceLock<Isa> = OnceLock::new();
     *I.get_or_init(|| {
@@ -55,13 +60,14 @@ pub(crate) fn clamp_request(s: &str, supported: &[Isa]) -> Option<Isa> {
     let want = match s.trim().to_ascii_lowercase().as_str() {
         "scalar" => Isa::Scalar,
         "avx2" => Isa::Avx2,
+        "avx512vnni" => Isa::Avx512Vnni,
         "neon" => Isa::Neon,
         "dotprod" => Isa::NeonDotprod,
         "i8mm" => Isa::NeonI8mm,
         _ => return None,
     };
     let best = *supported.last()?;
-    let same_family = |i: Isa| matches!(i, Isa::Scalar) || (i == Isa::Avx2) == (want == Isa::Avx2);
+    let same_family = |i: Isa| matches!(i, Isa::Scalar) || i.is_x86() == want.is_x86();
     if want != Isa::Scalar && !supported.iter().any(|&i| i != Isa::Scalar && same_family(i)) {
         return Some(best);
     }
@@ -74,7 +80,7 @@ pub(crate) fn dot_fn(isa: Isa, qtype: QuantType) -> DotFn {
     match isa {
         Isa::Scalar => crate::reference::dot_fn(qtype),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => crate::x86::dot_fn(qtype).unwrap_or_else(|| crate::reference::dot_fn(qtype)),
+        Isa::Avx2 | Isa::Avx512Vnni => crate::x86::dot_fn(qtype).unwrap_or_else(|| crate::reference::dot_fn(qtype)),
         #[cfg(target_arch = "aarch64")]
         Isa::Neon | Isa::NeonDotprod | Isa::NeonI8mm => {
             crate::aarch64::dot_fn(isa, qtype).unwrap_or_else(|| crate::reference::dot_fn(qtype))
@@ -99,10 +105,15 @@ pub(crate) fn tile_fn(isa: Isa, qtype: QuantType) -> Option<TileFn> {
 /// 4 weight rows (`w`, `w + ws`, …) × 4 tokens packed by `acts::pack4` → `out[4·row + token]`.
 pub(crate) type Tile4x4Fn = unsafe fn(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16];
 
-pub(crate) fn tile4x4_fn(isa: Isa, qtype: QuantType) -> Option<Tile4x4Fn> {
+/// The 4×4 tile for `qtype` on `isa`, with the activation packing it reads.
+pub(crate) fn tile4x4_fn(isa: Isa, qtype: QuantType) -> Option<(Tile4x4Fn, Pack4)> {
     #[cfg(target_arch = "aarch64")]
     if isa == Isa::NeonI8mm {
-        return crate::aarch64::tile4x4_fn(qtype);
+        return crate::aarch64::tile4x4_fn(qtype).map(|f| (f, Pack4::Smmla));
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni {
+        return crate::x86::tile4x4_fn(qtype).map(|f| (f, Pack4::Rows));
     }
     let _ = (isa, qtype);
     None
@@ -125,7 +136,7 @@ pub(crate) type Tile4Fn = unsafe fn(nb: usize, w: *const u8, a: *const u8, strid
 
 pub(crate) fn tile4_fn(isa: Isa, qtype: QuantType) -> Option<Tile4Fn> {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
+    if isa.is_x86() {
         return crate::x86::tile4_fn(qtype);
     }
     #[cfg(target_arch = "aarch64")]

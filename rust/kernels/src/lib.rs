@@ -175,16 +175,25 @@ impl QuantType {
 pub enum Isa {
     Scalar,
     Avx2,
+    /// AVX2 plus AVX-512 VNNI on 256-bit registers (AVX512VL): `vpdpbusd`
+    /// for the prefill tiles; every other kernel is the AVX2 one.
+    Avx512Vnni,
     Neon,
     NeonDotprod,
     NeonI8mm,
 }
 
 impl Isa {
+    /// True for the x86-64 levels.
+    pub fn is_x86(self) -> bool {
+        matches!(self, Isa::Avx2 | Isa::Avx512Vnni)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
             Isa::Avx2 => "avx2",
+            Isa::Avx512Vnni => "avx512vnni",
             Isa::Neon => "neon",
             Isa::NeonDotprod => "dotprod",
             Isa::NeonI8mm => "i8mm",

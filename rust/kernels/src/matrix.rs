@@ -16,7 +16,7 @@ pub struct QMatrix {
     isa: Isa,
     dot: DotFn,
     tile: Option<TileFn>,
-    tile4x4: Option<Tile4x4Fn>,
+    tile4x4: Option<(Tile4x4Fn, acts::Pack4)>,
     tile4: Option<Tile4Fn>,
     rows4: Option<Rows4Fn>,
 }
@@ -187,10 +187,11 @@ impl QMatrix {
                 w.quantize_acts(pool, &x[..m * cols], m, &mut bufs.acts[k]);
                 done[k] = true;
             }
-            if w.tile4x4.is_some() && m >= 4 && !packed[k] {
+            if let (Some((_, layout)), true, false) = (w.tile4x4, m >= 4, packed[k]) {
+                // One layout per activation format: every matrix of a product runs on one ISA.
                 let act = w.qtype.act_type();
                 let nb = cols / act.block_len();
-                acts::pack4(act, bufs.acts[k].bytes(), ActBuf::row_bytes(w.qtype, cols), m, nb, &mut bufs.packed[k]);
+                acts::pack4(layout, act, bufs.acts[k].bytes(), ActBuf::row_bytes(w.qtype, cols), m, nb, &mut bufs.packed[k]);
                 packed[k] = true;
             }
         }
@@ -261,39 +262,12 @@ impl QMatrix {
         // w/acts hold rows × nb weight blocks and m × nb activation blocks.
         let put = |i: usize, r: usize, v: f32| unsafe { *yp.get().add(i * rows + r) = v };
         let mut r = r0;
-        if let (Some(tile4), true) = (self.tile4, m >= 4) {
-            // Blocks of weight rows small enough to stay in L1 while every
-            // group of four activation rows passes over them: looping all
-            // activations per weight row streamed them from L2 each time.
-            let per_block = (TILE_WEIGHT_BYTES / wrb).max(1);
-            let mut b0 = r0;
-            while b0 < r1 {
-                let b1 = (b0 + per_block).min(r1);
-                let mut i = 0;
-                while i + 4 <= m {
-                    for r in b0..b1 {
-                        let v = unsafe { tile4(nb, wp(r), ap(i), arb) };
-                        for (k, &vk) in v.iter().enumerate() {
-                            put(i + k, r, vk);
-                        }
-                    }
-                    i += 4;
-                }
-                for i in i..m {
-                    for r in b0..b1 {
-                        put(i, r, unsafe { dot(nb, wp(r), ap(i)) });
-                    }
-                }
-                b0 = b1;
-            }
-            return;
-        }
-        if let (Some(t44), true) = (self.tile4x4, m >= 4 && !packed.is_empty()) {
+        if let (Some((t44, _)), true) = (self.tile4x4, m >= 4 && !packed.is_empty()) {
             debug_assert_eq!(packed.len(), m / 4 * nb * acts::PACK4_BLOCK_BYTES);
             let group = |g: usize| unsafe { packed.as_ptr().add(g * nb * acts::PACK4_BLOCK_BYTES) };
             // Four weight rows against four tokens at a time; the four rows
             // stay in L1 while the tokens pass. Tokens left over (m % 4) take
-            // the four-row GEMV, rows left over (at the matrix's end) the 2×2 tiles.
+            // the four-row GEMV, rows left over (at the matrix's end) the kernels below.
             while r + 4 <= r1 {
                 let mut i = 0;
                 while i + 4 <= m {
@@ -316,6 +290,33 @@ impl QMatrix {
                 }
                 r += 4;
             }
+        }
+        if let (Some(tile4), true) = (self.tile4, m >= 4) {
+            // Blocks of weight rows small enough to stay in L1 while every
+            // group of four activation rows passes over them: looping all
+            // activations per weight row streamed them from L2 each time.
+            let per_block = (TILE_WEIGHT_BYTES / wrb).max(1);
+            let mut b0 = r;
+            while b0 < r1 {
+                let b1 = (b0 + per_block).min(r1);
+                let mut i = 0;
+                while i + 4 <= m {
+                    for r in b0..b1 {
+                        let v = unsafe { tile4(nb, wp(r), ap(i), arb) };
+                        for (k, &vk) in v.iter().enumerate() {
+                            put(i + k, r, vk);
+                        }
+                    }
+                    i += 4;
+                }
+                for i in i..m {
+                    for r in b0..b1 {
+                        put(i, r, unsafe { dot(nb, wp(r), ap(i)) });
+                    }
+                }
+                b0 = b1;
+            }
+            return;
         }
         if let (Some(tile), true) = (tile, m >= 2) {
             while r + 2 <= r1 {

@@ -1,10 +1,12 @@
 //! x86-64 kernels. Only reachable through `dispatch` after run-time detection
-//! of AVX2, FMA and F16C; nothing here is compiled with a raised baseline.
+//! of AVX2, FMA and F16C (and AVX-512 VNNI for `avx512_vnni`); nothing here is
+//! compiled with a raised baseline.
 
 pub mod avx2_bf16;
 pub mod avx2_gemm;
 pub mod avx2_kquants;
 pub mod avx2_legacy;
+pub mod avx512_vnni;
 mod util;
 
 use crate::{DotFn, QuantType};
@@ -42,5 +44,17 @@ pub(crate) fn tile4_fn(qtype: QuantType) -> Option<crate::dispatch::Tile4Fn> {
         QuantType::IQ4XS => avx2_kquants::tile4_iq4xs,
         QuantType::BF16 => avx2_bf16::tile4_bf16,
         QuantType::Q5K => return None,
+    })
+}
+
+pub(crate) fn tile4x4_fn(qtype: QuantType) -> Option<crate::dispatch::Tile4x4Fn> {
+    Some(match qtype {
+        QuantType::Q4_0 => avx512_vnni::tile4x4_q4_0,
+        QuantType::Q4_1 => avx512_vnni::tile4x4_q4_1,
+        QuantType::Q5_0 => avx512_vnni::tile4x4_q5_0,
+        QuantType::Q5_1 => avx512_vnni::tile4x4_q5_1,
+        QuantType::Q8_0 => avx512_vnni::tile4x4_q8_0,
+        QuantType::IQ4NL => avx512_vnni::tile4x4_iq4nl,
+        _ => return None,
     })
 }

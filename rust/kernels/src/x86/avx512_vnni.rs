@@ -1,0 +1,222 @@
+//! AVX-512 VNNI 4×4 prefill tiles for the 32-element formats, on 256-bit
+//! registers (AVX512VL): four weight rows against four tokens per pass.
+//!
+//! Why: the AVX2 tiles (`avx2_gemm`) run one weight row against four tokens
+//! with `maddubs` + `madd` per token and block. Here each unpacked weight row
+//! serves four tokens and each activation load four rows, and one `vpdpbusd`
+//! (u8 × i8 → i32) replaces the `maddubs`/`madd` pair. 256-bit rather than
+//! 512-bit registers: one block is 32 bytes, and cores that split 512-bit
+//! operations (AMD Zen 4) run these at full rate. AVX512VL also gives 32
+//! vector registers, enough for the 16 accumulators.
+//!
+//! `vpdpbusd` wants unsigned weights: Q4_0/Q5_0 codes are used as they are
+//! (0..15 / 0..31) and Q8_0/IQ4_NL's signed values are shifted by +128; each
+//! is corrected by `-k·d_w·s_a` with `s_a = d_a·Σq_a` from the activations'
+//! appendix. Q4_1/Q5_1 codes are unsigned already and add `m_w·s_a`.
+//! Activations come packed by `acts::pack4` (`Pack4::Rows`).
+
+use super::util::{bits_to_bytes, load256, read_u32};
+use crate::acts::PACK4_BLOCK_BYTES;
+use crate::blocks::KVALUES_IQ4NL;
+use core::arch::x86_64::*;
+
+/// One 32-element weight format as unsigned bytes.
+trait Unsigned32: Copy {
+    const BYTES: usize;
+    /// Byte offset of the f16 minimum (Q4_1/Q5_1), whose term is `+m·s_a`.
+    const MIN_AT: Option<usize>;
+    /// The implicit zero point k (term `-k·d·s_a`) when there is no minimum.
+    const ZERO: f32;
+    unsafe fn new() -> Self;
+    /// The block's 32 weights as unsigned bytes, in element order.
+    unsafe fn unpack(self, x: *const u8) -> __m256i;
+}
+
+#[inline(always)]
+unsafe fn nibbles(p: *const u8, m4: __m256i) -> __m256i {
+    let x = _mm_loadu_si128(p as *const __m128i);
+    _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), m4)
+}
+
+#[derive(Clone, Copy)]
+struct Q4_0(__m256i);
+impl Unsigned32 for Q4_0 {
+    const BYTES: usize = 18;
+    const MIN_AT: Option<usize> = None;
+    const ZERO: f32 = 8.0;
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        Q4_0(_mm256_set1_epi8(0x0f))
+    }
+    #[inline(always)]
+    unsafe fn unpack(self, x: *const u8) -> __m256i {
+        nibbles(x.add(2), self.0)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Q4_1(__m256i);
+impl Unsigned32 for Q4_1 {
+    const BYTES: usize = 20;
+    const MIN_AT: Option<usize> = Some(2);
+    const ZERO: f32 = 0.0;
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        Q4_1(_mm256_set1_epi8(0x0f))
+    }
+    #[inline(always)]
+    unsafe fn unpack(self, x: *const u8) -> __m256i {
+        nibbles(x.add(4), self.0)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Q5_0(__m256i, __m256i);
+impl Unsigned32 for Q5_0 {
+    const BYTES: usize = 22;
+    const MIN_AT: Option<usize> = None;
+    const ZERO: f32 = 16.0;
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        Q5_0(_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x10))
+    }
+    #[inline(always)]
+    unsafe fn unpack(self, x: *const u8) -> __m256i {
+        let hb = _mm256_and_si256(bits_to_bytes(read_u32(x.add(2))), self.1);
+        _mm256_or_si256(nibbles(x.add(6), self.0), hb)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Q5_1(__m256i, __m256i);
+impl Unsigned32 for Q5_1 {
+    const BYTES: usize = 24;
+    const MIN_AT: Option<usize> = Some(2);
+    const ZERO: f32 = 0.0;
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        Q5_1(_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x10))
+    }
+    #[inline(always)]
+    unsafe fn unpack(self, x: *const u8) -> __m256i {
+        let hb = _mm256_and_si256(bits_to_bytes(read_u32(x.add(4))), self.1);
+        _mm256_or_si256(nibbles(x.add(8), self.0), hb)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Q8_0(__m256i);
+impl Unsigned32 for Q8_0 {
+    const BYTES: usize = 34;
+    const MIN_AT: Option<usize> = None;
+    const ZERO: f32 = 128.0;
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        Q8_0(_mm256_set1_epi8(-128))
+    }
+    #[inline(always)]
+    unsafe fn unpack(self, x: *const u8) -> __m256i {
+        _mm256_xor_si256(load256(x.add(2)), self.0)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct IQ4NL(__m256i, __m256i, __m256i);
+impl Unsigned32 for IQ4NL {
+    const BYTES: usize = 18;
+    const MIN_AT: Option<usize> = None;
+    const ZERO: f32 = 128.0;
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        let table = _mm256_broadcastsi128_si256(_mm_loadu_si128(KVALUES_IQ4NL.as_ptr() as *const __m128i));
+        IQ4NL(_mm256_set1_epi8(0x0f), table, _mm256_set1_epi8(-128))
+    }
+    #[inline(always)]
+    unsafe fn unpack(self, x: *const u8) -> __m256i {
+        _mm256_xor_si256(_mm256_shuffle_epi8(self.1, nibbles(x.add(2), self.0)), self.2)
+    }
+}
+
+/// The f16s at byte `off` of four blocks `ws` bytes apart, widened.
+#[inline(always)]
+unsafe fn f16x4(x: *const u8, ws: usize, off: usize) -> __m128 {
+    let g = |r: usize| (x.add(r * ws + off) as *const i16).read_unaligned();
+    _mm_cvtph_ps(_mm_setr_epi16(g(0), g(1), g(2), g(3), 0, 0, 0, 0))
+}
+
+#[inline(always)]
+unsafe fn hsum(v: __m256) -> f32 {
+    let x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    _mm_cvtss_f32(_mm_add_ss(x, _mm_movehdup_ps(x)))
+}
+
+/// Weight rows `w + r·ws` (r < 4, `nb` blocks) × the four tokens packed at `a`: `out[4·r + t]`.
+#[inline(always)]
+unsafe fn tile4x4<F: Unsigned32>(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16] {
+    let f = F::new();
+    let lane = [0, 1, 2, 3].map(|k| _mm256_set1_epi32(k));
+    let mut acc = [_mm256_setzero_ps(); 16];
+    // The offset terms, one lane per token: Σ_blocks wo_r · s_a(t).
+    let mut off = [_mm_setzero_ps(); 4];
+    for i in 0..nb {
+        let x = w.add(i * F::BYTES);
+        let y = a.add(i * PACK4_BLOCK_BYTES);
+        let wu = [0, 1, 2, 3].map(|r| f.unpack(x.add(r * ws)));
+        let yt = [0, 1, 2, 3].map(|t| load256(y.add(32 * t)));
+        let da = _mm_loadu_ps(y.add(128) as *const f32);
+        let sa = _mm_loadu_ps(y.add(144) as *const f32);
+        let dw = f16x4(x, ws, 0);
+        let wo = match F::MIN_AT {
+            Some(at) => f16x4(x, ws, at),
+            None => dw,
+        };
+        for r in 0..4 {
+            // d_w(r)·d_a(t) for the four tokens, then each broadcast to a register.
+            let dwr = _mm_permutevar_ps(dw, _mm256_castsi256_si128(lane[r]));
+            let scale = _mm256_castps128_ps256(_mm_mul_ps(dwr, da));
+            let wor = _mm_permutevar_ps(wo, _mm256_castsi256_si128(lane[r]));
+            off[r] = _mm_fmadd_ps(wor, sa, off[r]);
+            for t in 0..4 {
+                let s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu[r], yt[t]);
+                let st = _mm256_permutevar8x32_ps(scale, lane[t]);
+                acc[4 * r + t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), st, acc[4 * r + t]);
+            }
+        }
+    }
+    let mut out = [0f32; 16];
+    for r in 0..4 {
+        let mut o = [0f32; 4];
+        _mm_storeu_ps(o.as_mut_ptr(), off[r]);
+        for t in 0..4 {
+            let total = hsum(acc[4 * r + t]);
+            out[4 * r + t] = match F::MIN_AT {
+                Some(_) => total + o[t],
+                None => total - F::ZERO * o[t],
+            };
+        }
+    }
+    out
+}
+
+macro_rules! tiles {
+    ($($name:ident => $fmt:ident),*) => {$(
+        /// # Safety
+        /// The CPU must support AVX2, FMA, F16C, AVX512F/VL and AVX512-VNNI; four
+        /// weight rows `ws` bytes apart hold `nb` blocks, `a` one group of `nb`
+        /// blocks packed by `acts::pack4` (`Pack4::Rows`).
+        #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+        pub unsafe fn $name(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16] {
+            tile4x4::<$fmt>(nb, w, ws, a)
+        }
+    )*};
+}
+
+tiles!(
+    tile4x4_q4_0 => Q4_0,
+    tile4x4_q4_1 => Q4_1,
+    tile4x4_q5_0 => Q5_0,
+    tile4x4_q5_1 => Q5_1,
+    tile4x4_q8_0 => Q8_0,
+    tile4x4_iq4nl => IQ4NL
+);
