@@ -257,7 +257,7 @@ def main():
     mib = lambda v: None if v is None else v / 2**20
     print()
     print(f"Host SIMD: {host_simd()}")
-    print("Mote: release build, generic x86-64 (no target-cpu), SIMD chosen at run time (AVX2+FMA paths on x86).")
+    print("Mote: release build, generic x86-64 (no target-cpu), SIMD chosen at run time (AVX2+FMA on x86, plus AVX-512 VNNI prefill tiles where the CPU has them).")
     print(f"llama.cpp: llama-cpp-python sdist's vendored llama.cpp, cmake {a.llama_flags} "
           "(GGML_NATIVE=ON: compiled for this CPU), KV cache f16; llama-bench defaults otherwise.")
     print(f"pp{a.tokens} / tg{a.tokens} in tokens/s, peak RSS from /usr/bin/time -v in MiB; ratio = Mote / llama.cpp.")
