@@ -19,7 +19,8 @@ fn detect() -> Vec<Isa> {
             v.push(Isa::Avx2);
             // Only instructions the OS has enabled state for are reported
             // (AVX-512 needs XCR0's opmask/ZMM bits), unlike raw cpuid.
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") && is_x86_feature_detected!("avx512vnni") {
+            let avx512 = is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw");
+            if avx512 && is_x86_feature_detected!("avx512vl") && is_x86_feature_detected!("avx512vnni") {
                 v.push(Isa::Avx512Vnni);
             }
         }

@@ -175,7 +175,7 @@ impl QuantType {
 pub enum Isa {
     Scalar,
     Avx2,
-    /// AVX2 plus AVX-512 VNNI on 256-bit registers (AVX512VL): `vpdpbusd`
+    /// AVX2 plus AVX-512 (F, BW, VL, VNNI) on 256-bit registers: `vpdpbusd`
     /// for the prefill tiles; every other kernel is the AVX2 one.
     Avx512Vnni,
     Neon,
