@@ -99,15 +99,26 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     format!("panic in mote: {what}")
 }
 
-/// Runs an exported call so that a panic becomes `MoteError::Internal`
-/// instead of unwinding into foreign code.
-pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, MoteError>) -> Result<T, MoteError> {
+/// An exported error enum that can report a caught panic (its `Internal` case).
+pub(crate) trait FromPanic {
+    fn from_panic(reason: String) -> Self;
+}
+
+impl FromPanic for MoteError {
+    fn from_panic(reason: String) -> Self {
+        MoteError::Internal { reason }
+    }
+}
+
+/// Runs an exported call so that a panic becomes the error enum's `Internal`
+/// case instead of unwinding into foreign code.
+pub(crate) fn guard<T, E: FromPanic>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {
             let reason = panic_message(payload.as_ref());
             log::error!("{reason}");
-            Err(MoteError::Internal { reason })
+            Err(E::from_panic(reason))
         }
     }
 }

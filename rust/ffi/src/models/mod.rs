@@ -15,23 +15,16 @@ mod set;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::error::panic_message;
+use crate::error::guard;
 #[cfg(feature = "downloads")]
 pub use pull::{DownloadHandle, DownloadListener};
 pub use records::{CatalogueEntry, DamagedVersion, DownloadProgress, ModelError, ModelVersion, PullResult, ResidentModel, VersionStatus};
 pub use set::ModelSet;
 
-/// Runs an exported call so that a panic becomes `ModelError::Internal`.
-fn guard<T>(f: impl FnOnce() -> Result<T, ModelError>) -> Result<T, ModelError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
-        let reason = panic_message(payload.as_ref());
-        log::error!("{reason}");
-        Err(ModelError::Internal { reason })
-    })
-}
-
-fn count(v: i64, what: &str) -> Result<u64, ModelError> {
-    u64::try_from(v).map_err(|_| ModelError::InvalidArgument { reason: format!("{what} must not be negative, got {v}") })
+/// An app-supplied count or version number: negative is an argument error.
+fn arg<T: TryFrom<i64>>(v: impl Into<i64>, what: &str) -> Result<T, ModelError> {
+    let v = v.into();
+    T::try_from(v).map_err(|_| ModelError::InvalidArgument { reason: format!("{what} must not be negative, got {v}") })
 }
 
 #[derive(uniffi::Object)]
@@ -67,7 +60,7 @@ impl ModelManager {
     #[uniffi::method(default(context = 0, headroom = 0.5))]
     pub fn recommend(&self, device_memory_bytes: i64, context: i64, headroom: f64) -> Result<Option<CatalogueEntry>, ModelError> {
         guard(|| {
-            let (mem, ctx) = (count(device_memory_bytes, "device_memory_bytes")?, count(context, "context")?);
+            let (mem, ctx) = (arg(device_memory_bytes, "device_memory_bytes")?, arg(context, "context")?);
             if !(headroom > 0.0 && headroom <= 1.0) {
                 return Err(ModelError::InvalidArgument { reason: format!("headroom must be in (0, 1], got {headroom}") });
             }
@@ -98,8 +91,7 @@ impl ModelManager {
     /// previous version stays active and the reason is recorded.
     pub fn activate(&self, name: String, version: i32) -> Result<ModelVersion, ModelError> {
         guard(|| {
-            let v = u32::try_from(version).map_err(|_| ModelError::InvalidArgument { reason: format!("version {version}") })?;
-            let v = self.inner.activate(&name, v)?;
+            let v = self.inner.activate(&name, arg(version, "version")?)?;
             Ok(self.version_row(&name, v))
         })
     }
@@ -114,7 +106,7 @@ impl ModelManager {
     #[uniffi::method(default(version = None))]
     pub fn remove(&self, name: String, version: Option<i32>) -> Result<Vec<String>, ModelError> {
         guard(|| {
-            let v = version.map(|v| u32::try_from(v).map_err(|_| ModelError::InvalidArgument { reason: format!("version {v}") })).transpose()?;
+            let v = version.map(|v| arg(v, "version")).transpose()?;
             Ok(paths(self.inner.store().remove(&name, v)?))
         })
     }
@@ -133,8 +125,7 @@ impl ModelManager {
     /// that did not fail validation; deletes the rest. Returns the files deleted.
     pub fn gc(&self, keep: i32) -> Result<Vec<String>, ModelError> {
         guard(|| {
-            let keep = usize::try_from(keep).map_err(|_| ModelError::InvalidArgument { reason: format!("keep {keep}") })?;
-            Ok(paths(self.inner.store().gc(keep)?))
+            Ok(paths(self.inner.store().gc(arg(keep, "keep")?)?))
         })
     }
 }

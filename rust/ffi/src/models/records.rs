@@ -62,6 +62,12 @@ impl fmt::Display for ModelError {
 
 impl std::error::Error for ModelError {}
 
+impl crate::error::FromPanic for ModelError {
+    fn from_panic(reason: String) -> Self {
+        ModelError::Internal { reason }
+    }
+}
+
 impl From<mote_models::ModelError> for ModelError {
     fn from(e: mote_models::ModelError) -> Self {
         use mote_models::ModelError as E;

@@ -29,8 +29,7 @@ impl ModelSet {
     #[uniffi::constructor]
     pub fn new(budget_bytes: i64, options: LoadOptions) -> Result<Arc<Self>, MoteError> {
         guard(|| {
-            let budget = u64::try_from(budget_bytes)
-                .map_err(|_| MoteError::InvalidArgument { reason: format!("budget_bytes must not be negative, got {budget_bytes}") })?;
+            let budget = crate::records::count(budget_bytes, "budget_bytes")? as u64;
             Ok(Arc::new(ModelSet { inner: mote_models::EngineSet::new(budget, options.try_into()?) }))
         })
     }
