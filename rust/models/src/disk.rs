@@ -45,6 +45,20 @@ pub fn durable_rename(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A small JSON state file (a download's metadata, an assembly's progress);
+/// `None` when it is missing or unreadable, which means "start afresh".
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// Replaces `path` with `value` as JSON through a temporary file and a rename,
+/// so a reader never sees half a file.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(value).expect("serializable")).map_err(|e| ModelError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
+}
+
 /// An exclusive advisory lock (`flock`) on `path`, created if missing; held
 /// until the returned file is dropped. Each call opens its own file
 /// description, so the lock excludes other threads of this process as well as

@@ -136,7 +136,7 @@ pub fn download(
         return Ok(Outcome { path: req.dest.to_path_buf(), size, sha256: want, resumed_from: size, ..Default::default() });
     }
     let (part, meta_path) = part_paths(req.dest);
-    let mut meta = read_meta(&meta_path);
+    let mut meta: Option<PartMeta> = disk::read_json(&meta_path);
     // A partial file of another URL or hash is not ours to continue.
     if meta.as_ref().is_some_and(|m| m.url != req.url || m.sha256 != want) {
         discard_partial(req.dest);
@@ -240,7 +240,7 @@ pub fn download(
         }
         let new_meta = PartMeta { url: req.url.to_string(), sha256: want.clone(), validator: resp.validator.clone() };
         if meta.as_ref() != Some(&new_meta) {
-            write_meta(&meta_path, &new_meta)?;
+            disk::write_json(&meta_path, &new_meta)?;
             meta = Some(new_meta);
         }
         file.seek(SeekFrom::Start(have)).map_err(|e| ModelError::io(&part, e))?;
@@ -322,17 +322,6 @@ fn copy_body(
         *have += n as u64;
         progress(*have);
     }
-}
-
-fn read_meta(path: &Path) -> Option<PartMeta> {
-    let text = fs::read_to_string(path).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-fn write_meta(path: &Path, meta: &PartMeta) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    fs::write(&tmp, serde_json::to_vec(meta).expect("serializable")).map_err(|e| ModelError::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
 }
 
 fn sleep_unless_cancelled(d: Duration, cancel: &AtomicBool) {

@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
@@ -109,7 +109,7 @@ impl Manager {
         let lock = dir.join(format!(".{}.assemble.lock", entry.file_name));
         let _lock = disk::lock(&lock, Some(crate::download::LOCK_WAIT))?;
         let largest_part = parts.iter().filter_map(|p| p.size).max().unwrap_or(0);
-        let state = read_assembly(&state_path).filter(|s| s.sha256 == sha && s.parts <= parts.len());
+        let state = disk::read_json::<Assembly>(&state_path).filter(|s| s.sha256 == sha && s.parts <= parts.len());
         let (first, mut len) = state.map_or((0, 0), |s| (s.parts, s.bytes));
         disk::ensure_space(dir, entry.size_bytes().saturating_sub(len) + largest_part)?;
         let mut out = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&assembly).map_err(|e| ModelError::io(&assembly, e))?;
@@ -144,7 +144,7 @@ impl Manager {
             // the record before the part is deleted.
             out.sync_data().map_err(|e| ModelError::io(&assembly, e))?;
             len = out.stream_position().map_err(|e| ModelError::io(&assembly, e))?;
-            write_assembly(&state_path, &Assembly { sha256: sha.to_string(), parts: k + 1, bytes: len })?;
+            disk::write_json(&state_path, &Assembly { sha256: sha.to_string(), parts: k + 1, bytes: len })?;
             let _ = fs::remove_file(&done);
             if cancel.load(Ordering::Relaxed) {
                 return Err(ModelError::Cancelled);
@@ -172,15 +172,6 @@ struct Assembly {
     bytes: u64,
 }
 
-fn read_assembly(path: &Path) -> Option<Assembly> {
-    serde_json::from_slice(&fs::read(path).ok()?).ok()
-}
-
-fn write_assembly(path: &Path, a: &Assembly) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    fs::write(&tmp, serde_json::to_vec(a).expect("serializable")).map_err(|e| ModelError::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
-}
 
 /// The last path segment of `url`, if it is a plain file name.
 pub fn url_file_name(url: &str) -> Result<String> {
