@@ -129,6 +129,15 @@ pub(crate) fn quantize_row_into(qtype: QuantType, x: &[f32], out: &mut [u8]) {
     fill_scales(a, nb, out);
 }
 
+/// (block bytes, offset of the quants in a block) of the Q8_0/Q8_1 activation formats.
+#[inline(always)]
+pub(crate) const fn act_layout(act: ActType) -> (usize, usize) {
+    match act {
+        ActType::Q8_1 => (36, 4),
+        _ => (34, 2),
+    }
+}
+
 /// Bytes per block of one four-token group in [`pack4`]'s layouts.
 pub(crate) const PACK4_BLOCK_BYTES: usize = 160;
 
@@ -152,10 +161,7 @@ pub(crate) enum Pack4 {
 ///
 /// Runs once per product, before the weight rows are split between threads.
 pub(crate) fn pack4(layout: Pack4, act: ActType, acts: &[u8], rb: usize, m: usize, nb: usize, out: &mut Vec<u8>) {
-    let (ab, aq) = match act {
-        ActType::Q8_1 => (36, 4),
-        _ => (34, 2),
-    };
+    let (ab, aq) = act_layout(act);
     let so = scales_offset(act, nb);
     out.clear();
     out.resize(m / 4 * nb * PACK4_BLOCK_BYTES, 0);

@@ -18,7 +18,7 @@
 //! appendix (see `acts`): one subtraction fewer per 16 weights and row.
 
 use super::Dot;
-use crate::acts::scales_offset;
+use crate::acts::{act_layout, scales_offset};
 use crate::blocks::KVALUES_IQ4NL;
 use crate::ActType;
 use core::arch::aarch64::*;
@@ -195,15 +195,6 @@ impl Block32 for IQ4NL {
     unsafe fn quants(self, x: *const u8) -> (int8x16_t, int8x16_t) {
         let (lo, hi) = nibbles(x.add(2), self.0);
         (vqtbl1q_s8(self.1, vreinterpretq_u8_s8(lo)), vqtbl1q_s8(self.1, vreinterpretq_u8_s8(hi)))
-    }
-}
-
-/// (block bytes, offset of the quants) of an activation format.
-#[inline(always)]
-pub(super) const fn act_layout(act: ActType) -> (usize, usize) {
-    match act {
-        ActType::Q8_1 => (36, 4),
-        _ => (34, 2),
     }
 }
 

@@ -18,7 +18,7 @@
 //! appendix. Q4_1/Q5_1 codes are unsigned already and add `m_w·s_a`.
 //! Activations come packed by `acts::pack4` (`Pack4::Rows`).
 
-use super::util::{load256, read_u32};
+use super::util::{load256, nibbles, read_u32};
 use crate::acts::PACK4_BLOCK_BYTES;
 use crate::blocks::KVALUES_IQ4NL;
 use core::arch::x86_64::*;
@@ -35,76 +35,70 @@ trait Unsigned32: Copy {
     unsafe fn unpack(self, x: *const u8) -> __m256i;
 }
 
-#[inline(always)]
-unsafe fn nibbles(p: *const u8, m4: __m256i) -> __m256i {
-    let x = _mm_loadu_si128(p as *const __m128i);
-    _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), m4)
-}
-
 #[derive(Clone, Copy)]
-struct Q4_0(__m256i);
+struct Q4_0;
 impl Unsigned32 for Q4_0 {
     const BYTES: usize = 18;
     const MIN_AT: Option<usize> = None;
     const ZERO: f32 = 8.0;
     #[inline(always)]
     unsafe fn new() -> Self {
-        Q4_0(_mm256_set1_epi8(0x0f))
+        Q4_0
     }
     #[inline(always)]
     unsafe fn unpack(self, x: *const u8) -> __m256i {
-        nibbles(x.add(2), self.0)
+        nibbles(x.add(2))
     }
 }
 
 #[derive(Clone, Copy)]
-struct Q4_1(__m256i);
+struct Q4_1;
 impl Unsigned32 for Q4_1 {
     const BYTES: usize = 20;
     const MIN_AT: Option<usize> = Some(2);
     const ZERO: f32 = 0.0;
     #[inline(always)]
     unsafe fn new() -> Self {
-        Q4_1(_mm256_set1_epi8(0x0f))
+        Q4_1
     }
     #[inline(always)]
     unsafe fn unpack(self, x: *const u8) -> __m256i {
-        nibbles(x.add(4), self.0)
+        nibbles(x.add(4))
     }
 }
 
 #[derive(Clone, Copy)]
-struct Q5_0(__m256i, __m256i);
+struct Q5_0(__m256i);
 impl Unsigned32 for Q5_0 {
     const BYTES: usize = 22;
     const MIN_AT: Option<usize> = None;
     const ZERO: f32 = 16.0;
     #[inline(always)]
     unsafe fn new() -> Self {
-        Q5_0(_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x10))
+        Q5_0(_mm256_set1_epi8(0x10))
     }
     #[inline(always)]
     unsafe fn unpack(self, x: *const u8) -> __m256i {
         // The fifth bits are a byte mask as they stand: add 16 where set.
-        let n = nibbles(x.add(6), self.0);
-        _mm256_mask_add_epi8(n, read_u32(x.add(2)), n, self.1)
+        let n = nibbles(x.add(6));
+        _mm256_mask_add_epi8(n, read_u32(x.add(2)), n, self.0)
     }
 }
 
 #[derive(Clone, Copy)]
-struct Q5_1(__m256i, __m256i);
+struct Q5_1(__m256i);
 impl Unsigned32 for Q5_1 {
     const BYTES: usize = 24;
     const MIN_AT: Option<usize> = Some(2);
     const ZERO: f32 = 0.0;
     #[inline(always)]
     unsafe fn new() -> Self {
-        Q5_1(_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x10))
+        Q5_1(_mm256_set1_epi8(0x10))
     }
     #[inline(always)]
     unsafe fn unpack(self, x: *const u8) -> __m256i {
-        let n = nibbles(x.add(8), self.0);
-        _mm256_mask_add_epi8(n, read_u32(x.add(4)), n, self.1)
+        let n = nibbles(x.add(8));
+        _mm256_mask_add_epi8(n, read_u32(x.add(4)), n, self.0)
     }
 }
 
@@ -125,7 +119,7 @@ impl Unsigned32 for Q8_0 {
 }
 
 #[derive(Clone, Copy)]
-struct IQ4NL(__m256i, __m256i, __m256i);
+struct IQ4NL(__m256i, __m256i);
 impl Unsigned32 for IQ4NL {
     const BYTES: usize = 18;
     const MIN_AT: Option<usize> = None;
@@ -133,11 +127,11 @@ impl Unsigned32 for IQ4NL {
     #[inline(always)]
     unsafe fn new() -> Self {
         let table = _mm256_broadcastsi128_si256(_mm_loadu_si128(KVALUES_IQ4NL.as_ptr() as *const __m128i));
-        IQ4NL(_mm256_set1_epi8(0x0f), table, _mm256_set1_epi8(-128))
+        IQ4NL(table, _mm256_set1_epi8(-128))
     }
     #[inline(always)]
     unsafe fn unpack(self, x: *const u8) -> __m256i {
-        _mm256_xor_si256(_mm256_shuffle_epi8(self.1, nibbles(x.add(2), self.0)), self.2)
+        _mm256_xor_si256(_mm256_shuffle_epi8(self.0, nibbles(x.add(2))), self.1)
     }
 }
 
