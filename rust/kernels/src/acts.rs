@@ -138,10 +138,21 @@ pub(crate) const fn act_layout(act: ActType) -> (usize, usize) {
     }
 }
 
-/// Bytes per block of one four-token group in [`pack4`]'s layouts.
+/// Bytes per block of one four-token group in [`pack4`]'s Q8_0/Q8_1 layout.
 pub(crate) const PACK4_BLOCK_BYTES: usize = 160;
 
-/// How [`pack4`] lays out a block's 128 bytes of quants for four tokens.
+/// Bytes per 256-element block of one four-token group in [`pack4`]'s Q8_K layout.
+pub(crate) const PACK4K_BLOCK_BYTES: usize = 8 * 128 + 16 + 128;
+
+/// Bytes per block of one four-token group for activations of type `act`.
+pub(crate) const fn pack4_block_bytes(act: ActType) -> usize {
+    match act {
+        ActType::Q8K => PACK4K_BLOCK_BYTES,
+        _ => PACK4_BLOCK_BYTES,
+    }
+}
+
+/// How [`pack4`] lays out 32 quants of each of four tokens (128 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Pack4 {
     /// For each 8-byte chunk, token pairs (0,1) and (2,3) as
@@ -153,44 +164,105 @@ pub(crate) enum Pack4 {
     Rows,
 }
 
-/// Repacks `m / 4` groups of four quantized Q8_0/Q8_1 rows (`rb` bytes each,
-/// `nb` blocks) for the 4×4 tiles, which then read one stream instead of
-/// four rows plus eight scale arrays. Per group and block, 160 bytes:
-/// - 128 bytes of quants in `layout` (see [`Pack4`]);
-/// - the four tokens' `d` (f32), then their `s = d·Σq`.
+/// Writes 32 quants at byte `at` of each of the four `rows` into `o` (128 bytes) in `layout`.
+fn put_quants(layout: Pack4, rows: &[&[u8]; 4], at: usize, o: &mut [u8]) {
+    match layout {
+        Pack4::Smmla => {
+            for c in 0..4 {
+                for p in 0..2 {
+                    for (h, t) in [2 * p, 2 * p + 1].into_iter().enumerate() {
+                        o[32 * c + 16 * p + 8 * h..][..8]
+                            .copy_from_slice(&rows[t][at + 8 * c..][..8]);
+                    }
+                }
+            }
+        }
+        Pack4::Rows => {
+            for (t, row) in rows.iter().enumerate() {
+                o[32 * t..][..32].copy_from_slice(&row[at..][..32]);
+            }
+        }
+    }
+}
+
+/// Repacks `m / 4` groups of four quantized activation rows (`rb` bytes
+/// each, `nb` blocks) for the 4×4 tiles, which then read one stream instead
+/// of four rows plus their scale arrays. Per group and block:
+/// - Q8_0/Q8_1 ([`PACK4_BLOCK_BYTES`]): 128 bytes of quants in `layout`
+///   (see [`Pack4`]), the four tokens' `d` (f32), then their `s = d·Σq`;
+/// - Q8_K ([`PACK4K_BLOCK_BYTES`]): its eight 32-element sub-blocks as
+///   128 bytes each in `layout`, the four tokens' `d` (f32), then their sums
+///   of quants (i16, for the K-quants' minimum and offset terms): `Smmla`,
+///   per 32 and sub-block by sub-block (64 bytes, 64 unused); `Rows`, per
+///   16 and token by token (128 bytes).
 ///
 /// Runs once per product, before the weight rows are split between threads.
-pub(crate) fn pack4(layout: Pack4, act: ActType, acts: &[u8], rb: usize, m: usize, nb: usize, out: &mut Vec<u8>) {
+pub(crate) fn pack4(
+    layout: Pack4,
+    act: ActType,
+    acts: &[u8],
+    rb: usize,
+    m: usize,
+    nb: usize,
+    out: &mut Vec<u8>,
+) {
+    let bb = pack4_block_bytes(act);
+    out.clear();
+    out.resize(m / 4 * nb * bb, 0);
+    for g in 0..m / 4 {
+        let rows: [&[u8]; 4] =
+            core::array::from_fn(|t| &acts[(4 * g + t) * rb..(4 * g + t + 1) * rb]);
+        for i in 0..nb {
+            let o = &mut out[(g * nb + i) * bb..][..bb];
+            if act == ActType::Q8K {
+                pack_q8k_block(layout, &rows, i, o);
+            } else {
+                pack_q8_block(layout, act, &rows, i, nb, o);
+            }
+        }
+    }
+}
+
+fn pack_q8_block(
+    layout: Pack4,
+    act: ActType,
+    rows: &[&[u8]; 4],
+    i: usize,
+    nb: usize,
+    o: &mut [u8],
+) {
     let (ab, aq) = act_layout(act);
     let so = scales_offset(act, nb);
-    out.clear();
-    out.resize(m / 4 * nb * PACK4_BLOCK_BYTES, 0);
-    let f32_at = |row: &[u8], k: usize| <[u8; 4]>::try_from(&row[so + 4 * k..so + 4 * k + 4]).unwrap();
-    for g in 0..m / 4 {
-        let rows: [&[u8]; 4] = core::array::from_fn(|t| &acts[(4 * g + t) * rb..(4 * g + t + 1) * rb]);
-        for i in 0..nb {
-            let o = &mut out[(g * nb + i) * PACK4_BLOCK_BYTES..][..PACK4_BLOCK_BYTES];
-            match layout {
-                Pack4::Smmla => {
-                    for c in 0..4 {
-                        for p in 0..2 {
-                            for (h, t) in [2 * p, 2 * p + 1].into_iter().enumerate() {
-                                let src = &rows[t][i * ab + aq + 8 * c..][..8];
-                                o[32 * c + 16 * p + 8 * h..][..8].copy_from_slice(src);
-                            }
-                        }
-                    }
-                }
-                Pack4::Rows => {
-                    for (t, row) in rows.iter().enumerate() {
-                        o[32 * t..][..32].copy_from_slice(&row[i * ab + aq..][..32]);
-                    }
+    put_quants(layout, rows, i * ab + aq, &mut o[..128]);
+    for (t, row) in rows.iter().enumerate() {
+        o[128 + 4 * t..][..4].copy_from_slice(&row[so + 4 * i..][..4]);
+        o[144 + 4 * t..][..4].copy_from_slice(&row[so + 4 * (nb + i)..][..4]);
+    }
+}
+
+fn pack_q8k_block(layout: Pack4, rows: &[&[u8]; 4], i: usize, o: &mut [u8]) {
+    // BlockQ8K: d (f32), 256 quants, 16 i16 sums of 16 quants each.
+    const BYTES: usize = core::mem::size_of::<BlockQ8K>();
+    let b0 = i * BYTES;
+    for j in 0..8 {
+        put_quants(layout, rows, b0 + 4 + 32 * j, &mut o[128 * j..][..128]);
+    }
+    for (t, row) in rows.iter().enumerate() {
+        o[1024 + 4 * t..][..4].copy_from_slice(&row[b0..][..4]);
+        let bsum = |k: usize| i16::from_le_bytes([row[b0 + 260 + 2 * k], row[b0 + 261 + 2 * k]]);
+        match layout {
+            // Sub-block (32) by sub-block, the four tokens' sums side by side:
+            // one `smlal` by lane per sub-block serves four tokens.
+            Pack4::Smmla => {
+                for j in 0..8 {
+                    // |Σ of 32 quants| ≤ 32·128: fits an i16.
+                    o[1040 + 8 * j + 2 * t..][..2]
+                        .copy_from_slice(&(bsum(2 * j) + bsum(2 * j + 1)).to_le_bytes());
                 }
             }
-            for t in 0..4 {
-                o[128 + 4 * t..][..4].copy_from_slice(&f32_at(rows[t], i));
-                o[144 + 4 * t..][..4].copy_from_slice(&f32_at(rows[t], nb + i));
-            }
+            // Token by token, the 16 sums of 16 as they are: `vpmaddwd`
+            // against a row's 16 scales (Q6_K) or its paired minimums (Q4_K).
+            Pack4::Rows => o[1040 + 32 * t..][..32].copy_from_slice(&row[b0 + 260..][..32]),
         }
     }
 }

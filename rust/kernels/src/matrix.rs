@@ -263,8 +263,9 @@ impl QMatrix {
         let put = |i: usize, r: usize, v: f32| unsafe { *yp.get().add(i * rows + r) = v };
         let mut r = r0;
         if let (Some((t44, _)), true) = (self.tile4x4, m >= 4 && !packed.is_empty()) {
-            debug_assert_eq!(packed.len(), m / 4 * nb * acts::PACK4_BLOCK_BYTES);
-            let group = |g: usize| unsafe { packed.as_ptr().add(g * nb * acts::PACK4_BLOCK_BYTES) };
+            let pbb = acts::pack4_block_bytes(self.qtype.act_type());
+            debug_assert_eq!(packed.len(), m / 4 * nb * pbb);
+            let group = |g: usize| unsafe { packed.as_ptr().add(g * nb * pbb) };
             // Four weight rows against four tokens at a time; the four rows
             // stay in L1 while the tokens pass. Tokens left over (m % 4) take
             // the four-row GEMV, rows left over (at the matrix's end) the kernels below.

@@ -13,6 +13,7 @@ pub mod neon_kquants;
 pub mod neon_legacy;
 pub(crate) mod rows;
 pub mod tile4x4;
+pub mod tile4x4_kquants;
 
 use crate::{DotFn, Isa, QuantType};
 use core::arch::aarch64::*;
@@ -119,6 +120,9 @@ pub(crate) fn tile4x4_fn(qtype: QuantType) -> Option<crate::dispatch::Tile4x4Fn>
         QuantType::Q5_1 => tile4x4::tile4x4_q5_1,
         QuantType::Q8_0 => tile4x4::tile4x4_q8_0,
         QuantType::IQ4NL => tile4x4::tile4x4_iq4nl,
+        QuantType::Q4K => tile4x4_kquants::tile4x4_q4k,
+        QuantType::Q5K => tile4x4_kquants::tile4x4_q5k,
+        QuantType::Q6K => tile4x4_kquants::tile4x4_q6k,
         _ => return None,
     })
 }

@@ -28,7 +28,7 @@ unsafe fn pair(x: int8x16_t, y: int8x16_t, hi: bool) -> int8x16_t {
 /// (two 8-byte chunks, each as token pairs (0,1) and (2,3)) to the four 2×2
 /// tiles `s` (index: 2·row pair + token pair).
 #[inline(always)]
-unsafe fn mm16x4(s: &mut [int32x4_t; 4], w: [int8x16_t; 4], y: *const u8) {
+pub(super) unsafe fn mm16x4(s: &mut [int32x4_t; 4], w: [int8x16_t; 4], y: *const u8) {
     for (c, hi) in [false, true].into_iter().enumerate() {
         let (w01, w23) = (pair(w[0], w[1], hi), pair(w[2], w[3], hi));
         let (y01, y23) = (ld(y.add(32 * c)), ld(y.add(32 * c + 16)));
@@ -41,14 +41,14 @@ unsafe fn mm16x4(s: &mut [int32x4_t; 4], w: [int8x16_t; 4], y: *const u8) {
 
 /// `([v0, v1, v0, v1], [v2, v3, v2, v3])`: a token pair's values in `smmla` lane order.
 #[inline(always)]
-unsafe fn token_pairs(v: float32x4_t) -> (float32x4_t, float32x4_t) {
+pub(super) unsafe fn token_pairs(v: float32x4_t) -> (float32x4_t, float32x4_t) {
     let d = vreinterpretq_f64_f32(v);
     (vreinterpretq_f32_f64(vdupq_laneq_f64::<0>(d)), vreinterpretq_f32_f64(vdupq_laneq_f64::<1>(d)))
 }
 
 /// `([v0, v0, v1, v1], [v2, v2, v3, v3])`: a row pair's values in `smmla` lane order.
 #[inline(always)]
-unsafe fn row_pairs(v: float32x4_t) -> (float32x4_t, float32x4_t) {
+pub(super) unsafe fn row_pairs(v: float32x4_t) -> (float32x4_t, float32x4_t) {
     (vzip1q_f32(v, v), vzip2q_f32(v, v))
 }
 
@@ -87,15 +87,21 @@ pub(crate) unsafe fn tile4x4<B: Block32>(nb: usize, w: *const u8, ws: usize, a: 
             off[3] = vfmaq_f32(off[3], o23, s23);
         }
     }
+    let total = [0, 1, 2, 3].map(|k| match B::OFFSET {
+        Offset::None => acc[k],
+        Offset::Min => vaddq_f32(acc[k], off[k]),
+        Offset::Zero(z) => vfmsq_n_f32(acc[k], off[k], z),
+    });
+    untile(total)
+}
+
+/// `out[4·row + token]` from the four 2×2 tiles (index: 2·row pair + token pair).
+#[inline(always)]
+pub(super) unsafe fn untile(tiles: [float32x4_t; 4]) -> [f32; 16] {
     let mut out = [0f32; 16];
-    for k in 0..4 {
-        let total = match B::OFFSET {
-            Offset::None => acc[k],
-            Offset::Min => vaddq_f32(acc[k], off[k]),
-            Offset::Zero(z) => vfmsq_n_f32(acc[k], off[k], z),
-        };
+    for (k, &tile) in tiles.iter().enumerate() {
         let mut lanes = [0f32; 4];
-        vst1q_f32(lanes.as_mut_ptr(), total);
+        vst1q_f32(lanes.as_mut_ptr(), tile);
         // Tile k covers rows 2·(k / 2) + {0, 1} and tokens 2·(k % 2) + {0, 1};
         // its lanes are (row, token) = (0,0), (0,1), (1,0), (1,1).
         let (r, t) = (2 * (k / 2), 2 * (k % 2));

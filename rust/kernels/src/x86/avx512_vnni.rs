@@ -137,7 +137,7 @@ impl Unsigned32 for IQ4NL {
 
 /// The f16s at byte `off` of four blocks `ws` bytes apart, widened.
 #[inline(always)]
-unsafe fn f16x4(x: *const u8, ws: usize, off: usize) -> __m128 {
+pub(super) unsafe fn f16x4(x: *const u8, ws: usize, off: usize) -> __m128 {
     let g = |r: usize| (x.add(r * ws + off) as *const i16).read_unaligned();
     _mm_cvtph_ps(_mm_setr_epi16(g(0), g(1), g(2), g(3), 0, 0, 0, 0))
 }

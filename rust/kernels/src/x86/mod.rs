@@ -7,6 +7,7 @@ pub mod avx2_gemm;
 pub mod avx2_kquants;
 pub mod avx2_legacy;
 pub mod avx512_vnni;
+pub mod avx512_vnni_kquants;
 mod util;
 
 use crate::{DotFn, QuantType};
@@ -55,6 +56,8 @@ pub(crate) fn tile4x4_fn(qtype: QuantType) -> Option<crate::dispatch::Tile4x4Fn>
         QuantType::Q5_1 => avx512_vnni::tile4x4_q5_1,
         QuantType::Q8_0 => avx512_vnni::tile4x4_q8_0,
         QuantType::IQ4NL => avx512_vnni::tile4x4_iq4nl,
+        QuantType::Q4K => avx512_vnni_kquants::tile4x4_q4k,
+        QuantType::Q6K => avx512_vnni_kquants::tile4x4_q6k,
         _ => return None,
     })
 }
