@@ -40,6 +40,7 @@ pub(super) fn install(env: &mut Environment<'static>) {
     env.add_function(ADD, |s: &State, a: Value, b: Value| op(s, "+", a, b));
     env.add_function(MUL, |s: &State, a: Value, b: Value| op(s, "*", a, b));
     env.add_function(SLICE, slice);
+    env.add_function("namespace", super::namespaces::namespace);
 }
 
 /// Renders `source` (already checked by `Environment::add_template`) with `root` as context.
@@ -57,6 +58,7 @@ pub(super) fn render(env: &Environment<'static>, name: &str, source: &str, root:
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         vm.eval(&instructions, root, &blocks, &mut minijinja::machinery::make_string_output(&mut out), AutoEscape::None)
     }));
+    super::namespaces::release();
     match run {
         Ok(r) => r.map(drop)?,
         Err(_) => return Err(Error::new(ErrorKind::InvalidOperation, "the template engine failed on this template")),

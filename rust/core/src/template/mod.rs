@@ -14,6 +14,7 @@
 
 mod bounded;
 mod defaults;
+mod namespaces;
 mod prompt;
 mod pycompat;
 mod pyjson;
