@@ -46,30 +46,41 @@ unsafe fn q45k<D: Dot, const HIGH: bool, const T: usize>(nb: usize, w: *const u8
         let y = |t: usize| a.add(t * stride + i * Q8K_BYTES);
         let (sc, mn) = unpack_k_scales(&*(x.add(4) as *const [u8; 12]));
         let (mut h0, mut h1) = if HIGH { (vld1q_u8(x.add(16)), vld1q_u8(x.add(32))) } else { (m4, m4) };
+        let sc16 = vmovl_u8(vld1_u8(sc.as_ptr()));
+        // Scales of sub-blocks 0..4 and 4..8, one lane each.
+        let scv = [vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(sc16))), vreinterpretq_s32_u32(vmovl_high_u16(sc16))];
         let mut sumv = [vdupq_n_s32(0); T];
-        for c in 0..4 {
-            let q0 = vld1q_u8(x.add(qs_off + 32 * c));
-            let q1 = vld1q_u8(x.add(qs_off + 32 * c + 16));
-            let (mut l0, mut l1) = (vandq_u8(q0, m4), vandq_u8(q1, m4));
-            let (mut u0, mut u1) = (vshrq_n_u8(q0, 4), vshrq_n_u8(q1, 4));
-            if HIGH {
-                // Chunk c's fifth bits sit at bits 2c / 2c+1; shifting by 2 per chunk keeps them at 0 / 1.
-                let one = vdupq_n_u8(1);
-                let two = vdupq_n_u8(2);
-                l0 = vorrq_u8(l0, vshlq_n_u8(vandq_u8(h0, one), 4));
-                l1 = vorrq_u8(l1, vshlq_n_u8(vandq_u8(h1, one), 4));
-                u0 = vorrq_u8(u0, vshlq_n_u8(vandq_u8(h0, two), 3));
-                u1 = vorrq_u8(u1, vshlq_n_u8(vandq_u8(h1, two), 3));
-                h0 = vshrq_n_u8(h0, 2);
-                h1 = vshrq_n_u8(h1, 2);
+        for cp in 0..2 {
+            // Chunks 2cp and 2cp + 1 hold sub-blocks 4cp..4cp + 4: their four sums
+            // are reduced into one vector's lanes and scaled by one multiply.
+            let mut parts = [[vdupq_n_s32(0); 4]; T];
+            for k in 0..2 {
+                let c = 2 * cp + k;
+                let q0 = vld1q_u8(x.add(qs_off + 32 * c));
+                let q1 = vld1q_u8(x.add(qs_off + 32 * c + 16));
+                let (mut l0, mut l1) = (vandq_u8(q0, m4), vandq_u8(q1, m4));
+                let (mut u0, mut u1) = (vshrq_n_u8(q0, 4), vshrq_n_u8(q1, 4));
+                if HIGH {
+                    // Chunk c's fifth bits sit at bits 2c / 2c+1; shifting by 2 per chunk keeps them at 0 / 1.
+                    let one = vdupq_n_u8(1);
+                    let two = vdupq_n_u8(2);
+                    l0 = vorrq_u8(l0, vshlq_n_u8(vandq_u8(h0, one), 4));
+                    l1 = vorrq_u8(l1, vshlq_n_u8(vandq_u8(h1, one), 4));
+                    u0 = vorrq_u8(u0, vshlq_n_u8(vandq_u8(h0, two), 3));
+                    u1 = vorrq_u8(u1, vshlq_n_u8(vandq_u8(h1, two), 3));
+                    h0 = vshrq_n_u8(h0, 2);
+                    h1 = vshrq_n_u8(h1, 2);
+                }
+                let s = |v: uint8x16_t| vreinterpretq_s8_u8(v);
+                for (t, pt) in parts.iter_mut().enumerate() {
+                    let ys = y(t).add(Q8K_QS + 64 * c);
+                    pt[2 * k] = D::dot(D::dot(vdupq_n_s32(0), s(l0), ld(ys)), s(l1), ld(ys.add(16)));
+                    pt[2 * k + 1] = D::dot(D::dot(vdupq_n_s32(0), s(u0), ld(ys.add(32))), s(u1), ld(ys.add(48)));
+                }
             }
-            let s = |v: uint8x16_t| vreinterpretq_s8_u8(v);
-            for (t, sv) in sumv.iter_mut().enumerate() {
-                let ys = y(t).add(Q8K_QS + 64 * c);
-                let plo = D::dot(D::dot(vdupq_n_s32(0), s(l0), ld(ys)), s(l1), ld(ys.add(16)));
-                let phi = D::dot(D::dot(vdupq_n_s32(0), s(u0), ld(ys.add(32))), s(u1), ld(ys.add(48)));
-                *sv = vmlaq_n_s32(*sv, plo, sc[2 * c] as i32);
-                *sv = vmlaq_n_s32(*sv, phi, sc[2 * c + 1] as i32);
+            for (sv, p) in sumv.iter_mut().zip(&parts) {
+                let per_sub = vpaddq_s32(vpaddq_s32(p[0], p[1]), vpaddq_s32(p[2], p[3]));
+                *sv = vmlaq_s32(*sv, per_sub, scv[cp]);
             }
         }
         let (dw, mw) = (h2f(x), h2f(x.add(2)));
@@ -92,16 +103,25 @@ pub(crate) unsafe fn q5k<D: Dot>(nb: usize, w: *const u8, a: *const u8) -> f32 {
 }
 
 /// Q6_K, one weight row against `T` activation rows (see [`q45k`]).
+///
+/// The 6-bit codes are assembled with shift-and-insert (`sli`/`sri`: two or
+/// three instructions per 16 codes instead of four or five), and used as
+/// they are stored (0..63, still valid signed bytes): the −32 offset is
+/// taken off once per super-block as 32 · Σ scale · (sum of 16 activations)
+/// from Q8_K's `bsums`, instead of one subtraction per 16 codes.
 #[inline(always)]
 unsafe fn q6k_t<D: Dot, const T: usize>(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; T] {
-    let m4 = vdupq_n_u8(0x0f);
     let m3 = vdupq_n_u8(0x03);
-    let off = vdupq_n_s8(32);
+    let m30 = vdupq_n_u8(0x30);
     let mut acc = [0.0f32; T];
     for i in 0..nb {
         let x = w.add(i * 210);
         let y = |t: usize| a.add(t * stride + i * Q8K_BYTES);
         let sc = x.add(192) as *const i8;
+        let s8 = vld1q_s8(sc);
+        // Scales by (half, n): sub-blocks 8n + half + {0, 2, 4, 6}, one per group g.
+        let (even, odd) = (vmovl_s8(vget_low_s8(vuzp1q_s8(s8, s8))), vmovl_s8(vget_low_s8(vuzp2q_s8(s8, s8))));
+        let scv = [[vmovl_s16(vget_low_s16(even)), vmovl_high_s16(even)], [vmovl_s16(vget_low_s16(odd)), vmovl_high_s16(odd)]];
         let mut sumv = [vdupq_n_s32(0); T];
         for n in 0..2 {
             let ql = x.add(64 * n);
@@ -111,25 +131,32 @@ unsafe fn q6k_t<D: Dot, const T: usize>(nb: usize, w: *const u8, a: *const u8, s
                 let l0 = vld1q_u8(ql.add(16 * half));
                 let l1 = vld1q_u8(ql.add(32 + 16 * half));
                 let h = vld1q_u8(qh.add(16 * half));
+                let h2 = vshrq_n_u8::<2>(h);
                 let q = [
-                    vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(h, m3), 4)),
-                    vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), m3), 4)),
-                    vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m3), 4)),
-                    vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4)),
+                    vsliq_n_u8::<4>(l0, vandq_u8(h, m3)),
+                    vsliq_n_u8::<4>(l1, vandq_u8(h2, m3)),
+                    vsriq_n_u8::<4>(vandq_u8(h, m30), l0),
+                    vsriq_n_u8::<4>(vandq_u8(h2, m30), l1),
                 ];
-                for (g, &qg) in q.iter().enumerate() {
-                    let qs = vsubq_s8(vreinterpretq_s8_u8(qg), off);
-                    let scale = *sc.add(8 * n + 2 * g + half) as i32;
-                    for (t, sv) in sumv.iter_mut().enumerate() {
-                        let ys = ld(y(t).add(Q8K_QS + 128 * n + 32 * g + 16 * half));
-                        *sv = vmlaq_n_s32(*sv, D::dot(vdupq_n_s32(0), qs, ys), scale);
-                    }
+                // The four groups' sums, one lane each, take their four scales in one multiply.
+                for (t, sv) in sumv.iter_mut().enumerate() {
+                    let ys = y(t).add(Q8K_QS + 128 * n + 16 * half);
+                    let d = [0, 1, 2, 3].map(|g| D::dot(vdupq_n_s32(0), vreinterpretq_s8_u8(q[g]), ld(ys.add(32 * g))));
+                    let per_group = vpaddq_s32(vpaddq_s32(d[0], d[1]), vpaddq_s32(d[2], d[3]));
+                    *sv = vmlaq_s32(*sv, per_group, scv[half][n]);
                 }
             }
         }
+        let (slo, shi) = (vmovl_s8(vget_low_s8(s8)), vmovl_high_s8(s8));
         let dw = h2f(x.add(208));
         for (t, at) in acc.iter_mut().enumerate() {
-            *at += dw * q8k_d(y(t)) * vaddvq_s32(sumv[t]) as f32;
+            let b = y(t).add(Q8K_BSUMS) as *const i16;
+            let (b0, b1) = (vld1q_s16(b), vld1q_s16(b.add(8)));
+            let p = vmull_s16(vget_low_s16(slo), vget_low_s16(b0));
+            let p = vmlal_high_s16(p, slo, b0);
+            let p = vmlal_s16(p, vget_low_s16(shi), vget_low_s16(b1));
+            let p = vmlal_high_s16(p, shi, b1);
+            *at += dw * q8k_d(y(t)) * (vaddvq_s32(sumv[t]) - 32 * vaddvq_s32(p)) as f32;
         }
     }
     acc
