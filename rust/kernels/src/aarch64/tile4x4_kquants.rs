@@ -24,6 +24,14 @@ use crate::acts::PACK4K_BLOCK_BYTES;
 use crate::blocks::unpack_k_scales;
 use core::arch::aarch64::*;
 
+/// `[f(0), f(1), f(2), f(3)]`, always inlined: `[0, 1, 2, 3].map(f)` with a
+/// large closure was compiled as an out-of-line call with its results
+/// spilled to the stack.
+#[inline(always)]
+fn rows4<T>(f: impl Fn(usize) -> T) -> [T; 4] {
+    [f(0), f(1), f(2), f(3)]
+}
+
 /// Per sub-block j, `[a_j, a_j, b_j, b_j]`: rows a and b's scales in the
 /// lane order of a row pair's `smmla` tile.
 #[inline(always)]
@@ -55,6 +63,14 @@ unsafe fn mins_dot(b: &[int16x4_t; 8], m: int16x8_t) -> int32x4_t {
     vmlal_laneq_s16::<7>(s, b[7], m)
 }
 
+/// [`pair_scales8`] for two rows' 16 signed scales (Q6_K).
+#[inline(always)]
+unsafe fn scales16(a: int8x16_t, b: int8x16_t) -> [int32x4_t; 16] {
+    let lo = pair_scales8(vmovl_s8(vget_low_s8(a)), vmovl_s8(vget_low_s8(b)));
+    let hi = pair_scales8(vmovl_high_s8(a), vmovl_high_s8(b));
+    [lo[0], lo[1], lo[2], lo[3], lo[4], lo[5], lo[6], lo[7], hi[0], hi[1], hi[2], hi[3], hi[4], hi[5], hi[6], hi[7]]
+}
+
 /// Two rows' per-token vectors `a`, `b` rearranged into the tiles of token
 /// pairs (0,1) and (2,3).
 #[inline(always)]
@@ -81,22 +97,20 @@ unsafe fn q45k_tile<const HIGH: bool>(
         let x = w.add(i * bb);
         let y = a.add(i * PACK4K_BLOCK_BYTES);
         let xr = |r: usize| x.add(r * ws);
-        let k = [0, 1, 2, 3].map(|r| unpack_k_scales(&*(xr(r).add(4) as *const [u8; 12])));
+        let scales = |r: usize| unpack_k_scales(&*(xr(r).add(4) as *const [u8; 12]));
+        let (k0, k1, k2, k3) = (scales(0), scales(1), scales(2), scales(3));
         let widen = |v: &[u8; 8]| vreinterpretq_s16_u16(vmovl_u8(vld1_u8(v.as_ptr())));
-        let sc = [
-            pair_scales8(widen(&k[0].0), widen(&k[1].0)),
-            pair_scales8(widen(&k[2].0), widen(&k[3].0)),
-        ];
+        let sc = [pair_scales8(widen(&k0.0), widen(&k1.0)), pair_scales8(widen(&k2.0), widen(&k3.0))];
         let mut hb = [[m4; 2]; 4];
         if HIGH {
-            hb = [0, 1, 2, 3].map(|r| [vld1q_u8(xr(r).add(16)), vld1q_u8(xr(r).add(32))]);
+            hb = rows4(|r: usize| [vld1q_u8(xr(r).add(16)), vld1q_u8(xr(r).add(32))]);
         }
         let mut isum = [vdupq_n_s32(0); 4];
         for c in 0..4 {
             // Bytes 32c.. hold sub-block 2c in their low nibbles and 2c + 1 in their high ones.
             let (mut slo, mut shi) = ([vdupq_n_s32(0); 4], [vdupq_n_s32(0); 4]);
             for half in 0..2 {
-                let raw = [0, 1, 2, 3].map(|r| vld1q_u8(xr(r).add(qs_off + 32 * c + 16 * half)));
+                let raw = rows4(|r: usize| vld1q_u8(xr(r).add(qs_off + 32 * c + 16 * half)));
                 let mut lo = raw.map(|q| vandq_u8(q, m4));
                 let mut hi = raw.map(|q| vshrq_n_u8::<4>(q));
                 if HIGH {
@@ -124,9 +138,11 @@ unsafe fn q45k_tile<const HIGH: bool>(
                 isum[t] = vmlaq_s32(isum[t], shi[t], sc[t / 2][2 * c + 1]);
             }
         }
-        let bsums = core::array::from_fn(|j| vld1_s16(y.add(1040 + 8 * j) as *const i16));
-        let mi = [0, 1, 2, 3].map(|r| mins_dot(&bsums, widen(&k[r].1)));
-        let ((m0, m1), (m2, m3)) = (to_tiles(mi[0], mi[1]), to_tiles(mi[2], mi[3]));
+        let (b03, b47) = (vld1_s16_x4(y.add(1040) as *const i16), vld1_s16_x4(y.add(1072) as *const i16));
+        let bsums = [b03.0, b03.1, b03.2, b03.3, b47.0, b47.1, b47.2, b47.3];
+        let (mi0, mi1) = (mins_dot(&bsums, widen(&k0.1)), mins_dot(&bsums, widen(&k1.1)));
+        let (mi2, mi3) = (mins_dot(&bsums, widen(&k2.1)), mins_dot(&bsums, widen(&k3.1)));
+        let ((m0, m1), (m2, m3)) = (to_tiles(mi0, mi1), to_tiles(mi2, mi3));
         let mins = [m0, m1, m2, m3];
         let d = row_pairs(gather_f16(x, ws, 0));
         let dmin = row_pairs(gather_f16(x, ws, 2));
@@ -151,29 +167,16 @@ unsafe fn q6k_tile(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16
         let x = w.add(i * 210);
         let y = a.add(i * PACK4K_BLOCK_BYTES);
         let xr = |r: usize| x.add(r * ws);
-        let s8 = [0, 1, 2, 3].map(|r| vld1q_s8(xr(r).add(192) as *const i8));
-        let pair = |p: usize| {
-            let (lo, hi) = (
-                pair_scales8(
-                    vmovl_s8(vget_low_s8(s8[2 * p])),
-                    vmovl_s8(vget_low_s8(s8[2 * p + 1])),
-                ),
-                pair_scales8(vmovl_high_s8(s8[2 * p]), vmovl_high_s8(s8[2 * p + 1])),
-            );
-            let mut all = [vdupq_n_s32(0); 16];
-            all[..8].copy_from_slice(&lo);
-            all[8..].copy_from_slice(&hi);
-            all
-        };
-        let sc = [pair(0), pair(1)];
+        let s8 = rows4(|r: usize| vld1q_s8(xr(r).add(192) as *const i8));
+        let sc = [scales16(s8[0], s8[1]), scales16(s8[2], s8[3])];
         let mut isum = [vdupq_n_s32(0); 4];
         for n in 0..2 {
             for half in 0..2 {
-                let l0 = [0, 1, 2, 3].map(|r| vld1q_u8(xr(r).add(64 * n + 16 * half)));
-                let l1 = [0, 1, 2, 3].map(|r| vld1q_u8(xr(r).add(64 * n + 32 + 16 * half)));
-                let h = [0, 1, 2, 3].map(|r| vld1q_u8(xr(r).add(128 + 32 * n + 16 * half)));
+                let l0 = rows4(|r: usize| vld1q_u8(xr(r).add(64 * n + 16 * half)));
+                let l1 = rows4(|r: usize| vld1q_u8(xr(r).add(64 * n + 32 + 16 * half)));
+                let h = rows4(|r: usize| vld1q_u8(xr(r).add(128 + 32 * n + 16 * half)));
                 for g in 0..4 {
-                    let q = [0, 1, 2, 3].map(|r| {
+                    let q = rows4(|r: usize| {
                         let u = match g {
                             0 => vorrq_u8(vandq_u8(l0[r], m4), vshlq_n_u8::<4>(vandq_u8(h[r], m3))),
                             1 => vorrq_u8(
