@@ -440,11 +440,24 @@ impl Engine {
         cancel: &CancelToken,
         on_piece: &mut dyn FnMut(&str),
     ) -> Result<Generation> {
+        self.complete_constrained(tokens, config, cancel, None, on_piece)
+    }
+
+    /// [`Engine::complete`], with the reply restricted by `constraint`
+    /// (structured output; see `mote-structured`).
+    pub fn complete_constrained(
+        &self,
+        tokens: &[u32],
+        config: &GenerationConfig,
+        cancel: &CancelToken,
+        constraint: Option<&mut dyn crate::Constraint>,
+        on_piece: &mut dyn FnMut(&str),
+    ) -> Result<Generation> {
         let l = self.loaded()?;
         let mut cache = l.model.new_cache(self.shared.context_length);
         let mut context = Vec::new();
-        let req = Request { config, cancel, extra_stops: &[], cached_prompt_tokens: 0, pace: self.pace() };
-        let mut g = generate::generate(l.model.as_ref(), &l.tokenizer, &mut cache, &mut context, tokens, &req, on_piece)?;
+        let mut req = Request { config, cancel, extra_stops: &[], cached_prompt_tokens: 0, pace: self.pace(), constraint: constraint.map(|c| c as &mut dyn crate::Constraint) };
+        let mut g = generate::generate(l.model.as_ref(), &l.tokenizer, &mut cache, &mut context, tokens, &mut req, on_piece)?;
         g.stats.load_ms = self.load_ms();
         Ok(g)
     }

@@ -43,6 +43,10 @@ pub enum Error {
     /// untouched; a parked session re-prefills instead.
     #[error("invalid snapshot: {0}")]
     InvalidSnapshot(String),
+    /// A [`crate::Constraint`] (structured output) could not go on: the
+    /// grammar grew too complex, or allowed no token at all.
+    #[error("output constraint failed: {0}")]
+    Constraint(String),
     #[error("inference backend error: {0}")]
     Backend(String),
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::GenerationConfig;
+use crate::constraint::Constraint;
 use crate::error::{Error, Result};
 use crate::model::{Architecture, KvCache};
 use crate::sampling::Sampler;
@@ -53,6 +54,8 @@ pub struct Request<'a> {
     pub cached_prompt_tokens: usize,
     /// Sleep between generated tokens (thermal pacing); zero for none.
     pub pace: Duration,
+    /// What the reply may be (structured output); `None` for free text.
+    pub constraint: Option<&'a mut dyn Constraint>,
 }
 
 /// Feeds `new_tokens` after the `context` already in `cache`, then generates.
@@ -63,7 +66,7 @@ pub fn generate(
     cache: &mut KvCache,
     context: &mut Vec<u32>,
     new_tokens: &[u32],
-    req: &Request,
+    req: &mut Request,
     on_piece: &mut dyn FnMut(&str),
 ) -> Result<Generation> {
     let started = Instant::now();
@@ -112,11 +115,21 @@ pub fn generate(
         if tokens.len() >= cfg.max_tokens as usize {
             break Some(FinishReason::MaxTokens);
         }
+        if let Some(c) = req.constraint.as_deref_mut() {
+            c.mask(&mut logits).map_err(Error::Constraint)?;
+        }
         let next = sampler.sample(&mut logits, context);
         first_token_at.get_or_insert_with(Instant::now);
         if tok.is_eog(next) {
             break Some(FinishReason::EndOfTurn);
         }
+        let complete = match req.constraint.as_deref_mut() {
+            Some(c) => {
+                c.accept(next).map_err(Error::Constraint)?;
+                c.is_complete()
+            }
+            None => false,
+        };
         tokens.push(next);
         let piece = utf8.push(&tok.token_bytes(next));
         match stops.push(&piece) {
@@ -125,6 +138,9 @@ pub fn generate(
                 emit(&s, &mut text);
                 break Some(FinishReason::StopSequence);
             }
+        }
+        if complete {
+            break Some(FinishReason::EndOfTurn);
         }
         if cache.len() + 1 >= ctx {
             break Some(FinishReason::ContextFull);

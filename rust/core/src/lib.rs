@@ -5,6 +5,7 @@
 //! Everything here is synchronous; the bindings run it on worker threads.
 
 pub mod config;
+pub mod constraint;
 pub mod engine;
 pub mod error;
 pub mod generate;
@@ -22,6 +23,7 @@ pub mod template;
 pub mod tokenizer;
 
 pub use config::{GenerationConfig, LoadOptions};
+pub use constraint::Constraint;
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use generate::CancelToken;

@@ -43,12 +43,12 @@ impl SessionInner {
         d.context.truncate(shared);
 
         let extra_stops = loaded.template.turn_end_markers();
-        let req = Request { config, cancel, extra_stops: &extra_stops, cached_prompt_tokens: shared, pace: self.engine.pace() };
+        let mut req = Request { config, cancel, extra_stops: &extra_stops, cached_prompt_tokens: shared, pace: self.engine.pace(), constraint: None };
         let mut emit = |piece: &str| {
             self.checkpoint(Point::Token);
             on_token(piece);
         };
-        let result = generate::generate(loaded.model.as_ref(), &loaded.tokenizer, cache, &mut d.context, &plan.tokens[shared..], &req, &mut emit);
+        let result = generate::generate(loaded.model.as_ref(), &loaded.tokenizer, cache, &mut d.context, &plan.tokens[shared..], &mut req, &mut emit);
         self.checkpoint(Point::Generated);
         let g = match result {
             Ok(g) => g,

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use mote_core::{CancelToken, GenerationConfig};
+use mote_structured::{Grammar, Structured};
 
 use super::{load, CmdResult};
 
@@ -44,6 +45,10 @@ pub struct Args {
     stop: Vec<String>,
     #[arg(long, default_value_t = 0)]
     ctx: usize,
+    /// Constrain the reply to this JSON Schema (a file): it always parses
+    /// and validates. Without --raw the schema is also shown to the model.
+    #[arg(long)]
+    schema: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -76,10 +81,20 @@ pub fn run(a: Args) -> CmdResult {
     let engine = load(&a.model, a.threads, a.ctx, a.kv_type)?;
     let mut cfg = config(a.temperature, a.seed, a.max_tokens, a.repeat_penalty, a.top_k, a.top_p, a.min_p);
     cfg.stop = a.stop;
-    let prompt = engine.prompt_tokens(&a.prompt, a.raw)?;
+    let schema = a.schema.as_deref().map(read_schema).transpose()?;
+    let mut constraint = match &schema {
+        Some(s) => Some(Structured::new(&engine.text().0)?.constraint(&Grammar::JsonSchema(s.clone()))?),
+        None => None,
+    };
+    let text = match &schema {
+        Some(s) if !a.raw => mote_structured::with_schema(&a.prompt, s),
+        _ => a.prompt.clone(),
+    };
+    let prompt = engine.prompt_tokens(&text, a.raw)?;
     let json = a.json;
     let mut out = std::io::stdout();
-    let g = engine.complete(&prompt, &cfg, &CancelToken::new(), &mut |piece| {
+    let c = constraint.as_mut().map(|c| c as &mut dyn mote_core::Constraint);
+    let g = engine.complete_constrained(&prompt, &cfg, &CancelToken::new(), c, &mut |piece| {
         if !json {
             let _ = out.write_all(piece.as_bytes());
             let _ = out.flush();
@@ -109,4 +124,10 @@ pub fn run(a: Args) -> CmdResult {
         println!();
     }
     Ok(())
+}
+
+/// The JSON Schema in `path`; a file that is not JSON is the user's error, said plainly.
+pub fn read_schema(path: &std::path::Path) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;
+    Ok(serde_json::from_str(&text).map_err(|e| format!("schema {} is not JSON: {e}", path.display()))?)
 }
