@@ -78,7 +78,11 @@ impl Structured {
     /// A fresh constraint for one reply.
     pub fn constraint(&self, grammar: &Grammar) -> Result<GrammarConstraint, StructuredError> {
         let (top, invalid): (TopLevelGrammar, fn(String) -> StructuredError) = match grammar {
-            Grammar::JsonSchema(schema) => (TopLevelGrammar::from_json_schema(compact(schema.clone())), StructuredError::InvalidSchema),
+            Grammar::JsonSchema(schema) => {
+                let mut schema = schema.clone();
+                close_objects(&mut schema, 0);
+                (TopLevelGrammar::from_json_schema(compact(schema)), StructuredError::InvalidSchema)
+            }
             Grammar::Regex(rx) => (TopLevelGrammar::from_regex(rx), StructuredError::InvalidGrammar),
             Grammar::Lark(src) => (TopLevelGrammar::from_lark(src.clone()), StructuredError::InvalidGrammar),
         };
@@ -93,6 +97,42 @@ impl Structured {
 /// descriptions it is filling in.
 pub fn with_schema(prompt: &str, schema: &serde_json::Value) -> String {
     format!("{prompt}\n\nReply with JSON that matches this JSON Schema:\n{schema}")
+}
+
+/// Objects get exactly the properties their schema lists, unless it says
+/// otherwise (`additionalProperties`, `patternProperties`): JSON Schema's
+/// default allows any extra key, and a small model fills that freedom with
+/// keys copied from the schema until it runs out of tokens, so its reply
+/// never closes. Apple's `@Generable` and OpenAI's strict mode make the same
+/// choice. Every reply still validates against the schema as given.
+fn close_objects(schema: &mut serde_json::Value, depth: usize) {
+    // Deeper than any real schema; bounds the recursion on hostile input.
+    const MAX_DEPTH: usize = 64;
+    let Some(obj) = schema.as_object_mut() else { return };
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let is_object = obj.contains_key("properties") || obj.get("type").is_some_and(|t| t == "object");
+    if is_object && !obj.contains_key("additionalProperties") && !obj.contains_key("patternProperties") && !obj.contains_key("unevaluatedProperties") {
+        obj.insert("additionalProperties".into(), serde_json::Value::Bool(false));
+    }
+    for (key, sub) in obj.iter_mut() {
+        match key.as_str() {
+            "properties" | "$defs" | "definitions" | "patternProperties" => {
+                if let Some(m) = sub.as_object_mut() {
+                    m.values_mut().for_each(|v| close_objects(v, depth + 1));
+                }
+            }
+            // Not `not` or `if`: narrowing those would widen what the schema allows.
+            "items" | "additionalProperties" | "then" | "else" | "contains" => close_objects(sub, depth + 1),
+            "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
+                if let Some(a) = sub.as_array_mut() {
+                    a.iter_mut().for_each(|v| close_objects(v, depth + 1));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// JSON Schema replies without optional whitespace: fewer tokens, and the
