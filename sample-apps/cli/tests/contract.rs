@@ -127,3 +127,24 @@ fn a_directory_where_the_cached_model_belongs_is_named_in_the_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&blocker.display().to_string()) && err.contains("directory"), "{err}");
 }
+
+#[test]
+fn generate_schema_reply_parses_and_a_bad_schema_is_an_error() {
+    let m = model();
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("person.json");
+    std::fs::write(&schema, r#"{"type":"object","properties":{"name":{"type":"string","maxLength":20},"age":{"type":"integer","minimum":0,"maximum":120}},"required":["name","age"]}"#).unwrap();
+    let a = mote(&["generate", "--model", m.to_str().unwrap(), "--prompt", "Invent a person.", "--schema", schema.to_str().unwrap(), "--temperature", "0", "--max-tokens", "100", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(a["text"].as_str().unwrap()).unwrap_or_else(|e| panic!("{}: {e}", a["text"]));
+    assert!(v["name"].as_str().is_some_and(|n| n.len() <= 20), "{v}");
+    assert!(v["age"].as_i64().is_some_and(|n| (0..=120).contains(&n)), "{v}");
+    assert_eq!(v.as_object().unwrap().len(), 2, "{v}");
+
+    std::fs::write(&schema, r#"{"type":"integer","minimum":5,"maximum":1}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(["generate", "--model", m.to_str().unwrap(), "--prompt", "hi", "--schema", schema.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid JSON Schema"), "{}", String::from_utf8_lossy(&out.stderr));
+}
