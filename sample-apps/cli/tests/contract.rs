@@ -148,3 +148,16 @@ fn generate_schema_reply_parses_and_a_bad_schema_is_an_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid JSON Schema"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn bench_schema_reports_the_constrained_decode_ratio() {
+    let m = model();
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("s.json");
+    std::fs::write(&schema, r#"{"type":"object","properties":{"tags":{"type":"array","items":{"type":"string","maxLength":10},"maxItems":3}},"required":["tags"]}"#).unwrap();
+    let b = mote(&["bench", "--model", m.to_str().unwrap(), "--prompt-tokens", "8", "--gen-tokens", "24", "--reps", "1", "--threads", "1", "--schema", schema.to_str().unwrap(), "--json"]);
+    let s = &b["schema"];
+    for k in ["decode_tokens_per_s", "ratio_to_unconstrained", "constraint_us_per_token", "compile_ms"] {
+        assert!(s[k].as_f64().is_some_and(|v| v > 0.0), "schema.{k}: {s}");
+    }
+}

@@ -32,6 +32,10 @@ pub struct Args {
     /// Where `--energy` writes its runs, for `mote report`.
     #[arg(long, default_value = "mote-energy.json")]
     energy_out: PathBuf,
+    /// Also decode under this JSON Schema (structured output) and report its
+    /// speed as a ratio to unconstrained decode, reps interleaved.
+    #[arg(long)]
+    schema: Option<PathBuf>,
 }
 
 #[derive(serde::Serialize)]
@@ -73,6 +77,17 @@ pub fn run(a: Args) -> CmdResult {
     let (lo, span) = if vocab > 300 { (100, vocab - 200) } else { (0, vocab.max(1)) };
     let prompt: Vec<u32> = (0..a.prompt_tokens as u64).map(|i| (lo + i * 7919 % span) as u32).collect();
 
+    let schema = match &a.schema {
+        Some(p) => {
+            let s = super::generate::read_schema(p)?;
+            let structured = mote_structured::Structured::new(&l.tokenizer)?;
+            // Compiled once up front so a bad schema fails before any timing.
+            structured.constraint(&mote_structured::Grammar::JsonSchema(s.clone()))?;
+            Some((structured, mote_structured::Grammar::JsonSchema(s)))
+        }
+        None => None,
+    };
+    let mut constrained = Vec::new();
     let (mut pp, mut tg, mut ttft) = (Vec::new(), Vec::new(), Vec::new());
     // One unmeasured warm-up pass pages the weights in, as llama-bench does.
     for rep in 0..=a.reps {
@@ -87,6 +102,9 @@ pub fn run(a: Args) -> CmdResult {
             next = argmax(logits.last());
         }
         let t_tg = t1.elapsed().as_secs_f64();
+        if let (Some((s, g)), true, true) = (&schema, rep > 0, a.gen_tokens > 0) {
+            constrained.push(super::bench_schema::decode(&l, s, g, &prompt, a.gen_tokens, ctx)?);
+        }
         if rep > 0 {
             pp.push(a.prompt_tokens as f64 / t_pp);
             ttft.push(t_pp * 1e3);
@@ -106,6 +124,17 @@ pub fn run(a: Args) -> CmdResult {
         None
     };
     let peak = mote_core::sys::peak_rss_bytes();
+    let schema_json = (!constrained.is_empty()).then(|| {
+        let tps = spread(&constrained.iter().map(|r| r.tokens_per_s).collect::<Vec<_>>());
+        let mean = |f: fn(&super::bench_schema::Run) -> f64| constrained.iter().map(f).sum::<f64>() / constrained.len() as f64;
+        serde_json::json!({
+            "decode_tokens_per_s": tps.mean,
+            "ratio_to_unconstrained": if tg.mean > 0.0 { tps.mean / tg.mean } else { 0.0 },
+            "constraint_us_per_token": mean(|r| r.constraint_us_per_token),
+            "compile_ms": mean(|r| r.compile_ms),
+            "decode": tps,
+        })
+    });
     if a.json {
         println!(
             "{}",
@@ -123,6 +152,7 @@ pub fn run(a: Args) -> CmdResult {
                 "prefill": pp,
                 "decode": tg,
                 "ttft": ttft,
+                "schema": schema_json,
                 "energy": energy.as_ref().map(|e| serde_json::json!({
                     "source": e.source,
                     "estimate": e.estimate,
@@ -143,6 +173,13 @@ pub fn run(a: Args) -> CmdResult {
         println!("pp{:<5} {:>8.1} ± {:.1} tok/s", a.prompt_tokens, pp.mean, pp.stddev);
         println!("tg{:<5} {:>8.1} ± {:.1} tok/s", a.gen_tokens, tg.mean, tg.stddev);
         println!("ttft    {:>8.1} ms", ttft.mean);
+        if let Some(s) = &schema_json {
+            println!(
+                "tg{:<5} {:>8.1} tok/s under the schema: {:.3}× unconstrained, {:.0} µs/token in the constraint, {:.1} ms to compile",
+                a.gen_tokens, s["decode_tokens_per_s"].as_f64().unwrap_or(0.0), s["ratio_to_unconstrained"].as_f64().unwrap_or(0.0),
+                s["constraint_us_per_token"].as_f64().unwrap_or(0.0), s["compile_ms"].as_f64().unwrap_or(0.0)
+            );
+        }
         println!("peak RSS {:.1} MiB", peak as f64 / 1048576.0);
         if let Some(e) = &energy {
             println!(

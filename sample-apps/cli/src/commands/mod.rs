@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod bench_schema;
 pub mod chat;
 pub mod energy;
 pub mod generate;
