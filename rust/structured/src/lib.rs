@@ -21,9 +21,11 @@
 //! ```
 
 mod constraint;
+pub mod tools;
 mod vocab;
 
 pub use constraint::GrammarConstraint;
+pub use tools::{ToolCall, ToolFormat};
 
 use llguidance::api::TopLevelGrammar;
 use llguidance::ParserFactory;
