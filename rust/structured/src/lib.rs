@@ -21,10 +21,12 @@
 //! ```
 
 mod constraint;
+pub mod toolchat;
 pub mod tools;
 mod vocab;
 
 pub use constraint::GrammarConstraint;
+pub use toolchat::{Tool, ToolChat, ToolChoice, ToolError, ToolRun};
 pub use tools::{ToolCall, ToolFormat};
 
 use llguidance::api::TopLevelGrammar;
@@ -107,7 +109,7 @@ pub fn with_schema(prompt: &str, schema: &serde_json::Value) -> String {
 /// keys copied from the schema until it runs out of tokens, so its reply
 /// never closes. Apple's `@Generable` and OpenAI's strict mode make the same
 /// choice. Every reply still validates against the schema as given.
-fn close_objects(schema: &mut serde_json::Value, depth: usize) {
+pub(crate) fn close_objects(schema: &mut serde_json::Value, depth: usize) {
     // Deeper than any real schema; bounds the recursion on hostile input.
     const MAX_DEPTH: usize = 64;
     let Some(obj) = schema.as_object_mut() else { return };
@@ -140,7 +142,7 @@ fn close_objects(schema: &mut serde_json::Value, depth: usize) {
 /// JSON Schema replies without optional whitespace: fewer tokens, and the
 /// reply ends at the closing brace instead of wherever the model stops
 /// adding spaces. A schema's own `x-guidance` options win.
-fn compact(mut schema: serde_json::Value) -> serde_json::Value {
+pub(crate) fn compact(mut schema: serde_json::Value) -> serde_json::Value {
     if let Some(obj) = schema.as_object_mut() {
         obj.entry("x-guidance").or_insert_with(|| serde_json::json!({ "whitespace_flexible": false }));
     }
