@@ -161,3 +161,29 @@ fn bench_schema_reports_the_constrained_decode_ratio() {
         assert!(s[k].as_f64().is_some_and(|v| v > 0.0), "schema.{k}: {s}");
     }
 }
+
+#[test]
+fn chat_tools_answers_calls_with_the_canned_results() {
+    use std::io::Write;
+    let m = model();
+    let dir = tempfile::tempdir().unwrap();
+    let tools = dir.path().join("tools.json");
+    std::fs::write(
+        &tools,
+        r#"[{"type":"function","function":{"name":"get_weather","description":"Current weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string","maxLength":30}},"required":["city"]}},"result":{"temperature_c":21}}]"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(["chat", "--model", m.to_str().unwrap(), "--tools", tools.to_str().unwrap(), "--tool-choice", "required", "--max-tokens", "40"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"What is the weather in Paris?\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("[tool] get_weather({\"city\":") && err.contains("{\"temperature_c\":21}"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty(), "no answer after the tool result");
+}

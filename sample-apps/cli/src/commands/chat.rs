@@ -33,6 +33,14 @@ pub struct Args {
     /// Print speed and memory after each reply.
     #[arg(long)]
     stats: bool,
+    /// Functions the model may call (a JSON array of function specs, each
+    /// with a canned "result" the CLI answers with); see `chat_tools.rs`.
+    #[arg(long)]
+    tools: Option<PathBuf>,
+    /// With --tools: auto (the model decides), required (its first reply
+    /// each turn is a call), none, or a tool's name.
+    #[arg(long, default_value = "auto")]
+    tool_choice: String,
 }
 
 pub fn run(a: Args) -> CmdResult {
@@ -49,6 +57,15 @@ pub fn run(a: Args) -> CmdResult {
         info.parameters as f64 / 1e6,
         engine.context_length()
     );
+    if let Some(tools) = &a.tools {
+        let choice = match a.tool_choice.as_str() {
+            "auto" => mote_structured::ToolChoice::Auto,
+            "required" => mote_structured::ToolChoice::Required,
+            "none" => mote_structured::ToolChoice::None,
+            name => mote_structured::ToolChoice::Named(name.to_string()),
+        };
+        return super::chat_tools::run(&engine, tools, choice, a.system, a.max_tokens);
+    }
     let session = engine.new_session();
     session.set_system_prompt(a.system)?;
     let cfg = config(a.temperature, a.seed, a.max_tokens, None, None, None, None);

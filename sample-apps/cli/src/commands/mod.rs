@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod bench_schema;
 pub mod chat;
+pub mod chat_tools;
 pub mod energy;
 pub mod generate;
 pub mod lifecycle;
