@@ -15,11 +15,28 @@ use crate::thermal::{ThermalDecision, ThermalPolicy};
 pub struct Engine {
     inner: mote_core::Engine,
     thermal: Mutex<mote_telemetry::ThermalPolicy>,
+    /// The vocabulary indexed for grammars, built on first use.
+    #[cfg(feature = "structured")]
+    structured: once_cell::sync::OnceCell<mote_structured::Structured>,
 }
 
 impl Engine {
     pub(crate) fn wrap(inner: mote_core::Engine) -> Arc<Self> {
-        Arc::new(Engine { inner, thermal: Mutex::default() })
+        Arc::new(Engine {
+            inner,
+            thermal: Mutex::default(),
+            #[cfg(feature = "structured")]
+            structured: Default::default(),
+        })
+    }
+
+    pub(crate) fn core(&self) -> &mote_core::Engine {
+        &self.inner
+    }
+
+    #[cfg(feature = "structured")]
+    pub(crate) fn structured(&self) -> Result<&mote_structured::Structured, mote_structured::StructuredError> {
+        self.structured.get_or_try_init(|| mote_structured::Structured::new(&self.inner.text().0))
     }
 }
 

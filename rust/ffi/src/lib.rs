@@ -26,6 +26,8 @@ mod memory;
 mod models;
 mod records;
 mod session;
+#[cfg(feature = "structured")]
+mod structured;
 mod task;
 mod thermal;
 
@@ -51,5 +53,7 @@ pub use models::{
     VersionStatus,
 };
 pub use session::ChatSession;
+#[cfg(feature = "structured")]
+pub use structured::{StructuredError, ToolCall, ToolCallError, ToolChoice, ToolHandler, ToolRun, ToolSpec};
 pub use task::{TaskHandle, TokenListener};
 pub use thermal::{default_thermal_policy, ThermalAction, ThermalDecision, ThermalPolicy};
