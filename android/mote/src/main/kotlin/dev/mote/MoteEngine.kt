@@ -137,6 +137,9 @@ class MoteEngine internal constructor(
     }
 
     /** Releases this handle; later calls throw [IllegalStateException]. */
+    /** The binding object, for the extensions in this package (structured output, tools). */
+    internal val ffi: FfiEngine get() = inner
+
     override fun close() {
         inner.close()
         keepOpen?.close()
