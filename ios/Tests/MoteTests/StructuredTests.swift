@@ -2,6 +2,37 @@ import Foundation
 import XCTest
 @testable import Mote
 
+// The examples of docs/ios.md's "Structured output and tools", verbatim.
+
+struct Recipe: Decodable {
+    let name: String
+    let minutes: Int
+}
+
+func recipe(engine: MoteEngine) async throws -> Recipe {
+    // Bound strings, arrays and numbers: every valid reply then fits maxTokens.
+    let schema = #"{"type":"object","properties":{"name":{"type":"string","maxLength":40},"minutes":{"type":"integer","minimum":1,"maximum":600}},"required":["name","minutes"]}"#
+    // The JSON always parses and validates; it is decoded as `Recipe`.
+    return try await engine.generate(Recipe.self, prompt: "Suggest a quick pasta dish.", schema: schema)
+}
+
+struct GetWeather: MoteTool {
+    let name = "get_weather"
+    let description = "Current weather for a city"
+    let parameters = #"{"type":"object","properties":{"city":{"type":"string","maxLength":40}},"required":["city"]}"#
+
+    func call(argumentsJSON: String) async throws -> String {
+        // Runs off the main actor and may await (network, database).
+        #"{"temperature_c": 21, "sky": "sunny"}"#
+    }
+}
+
+func weather(engine: MoteEngine) async throws -> String {
+    let run = try await engine.chat(prompt: "What's the weather in Paris?", tools: [GetWeather()], choice: .required)
+    return run.answer // run.calls lists every call made
+}
+
+
 struct Weather: MoteTool {
     let seen: Collected<String>
     let name = "get_weather"
@@ -24,6 +55,14 @@ struct Offline: MoteTool {
 
 final class StructuredTests: XCTestCase {
     struct Book: Decodable { let title: String; let pages: Int }
+
+    func testTheDocExamplesRun() async throws {
+        let engine = try await TestModel.load()
+        let r = try await recipe(engine: engine)
+        XCTAssert(r.name.count <= 40 && (1...600).contains(r.minutes), "\(r)")
+        let answer = try await weather(engine: engine)
+        XCTAssertFalse(answer.isEmpty)
+    }
 
     func testASchemaReplyDecodesIntoTheAppsType() async throws {
         let engine = try await TestModel.load()

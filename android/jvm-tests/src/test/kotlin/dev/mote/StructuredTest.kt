@@ -5,10 +5,49 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertTrue
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import kotlinx.serialization.json.Json
+import kotlinx.serialization.json.jsonObject
+import kotlinx.serialization.json.jsonPrimitive
+import kotlinx.serialization.json.long
 import org.junit.Test
+
+// The examples of docs/android.md's "Structured output and tools", line for line
+// (DocExampleTest.docExamplesAreVerbatim checks it).
+
+data class Recipe(val name: String, val minutes: Long)
+
+suspend fun recipe(engine: MoteEngine): Recipe {
+    // Bound strings, arrays and numbers: every valid reply then fits max_tokens.
+    val schema = """{"type":"object","properties":{"name":{"type":"string","maxLength":40},"minutes":{"type":"integer","minimum":1,"maximum":600}},"required":["name","minutes"]}"""
+    // The JSON always parses and validates; decode it with kotlinx.serialization in an app.
+    return engine.generate("Suggest a quick pasta dish.", schema) { json ->
+        val obj = Json.parseToJsonElement(json).jsonObject
+        Recipe(obj["name"]!!.jsonPrimitive.content, obj["minutes"]!!.jsonPrimitive.long)
+    }
+}
+
+suspend fun weather(engine: MoteEngine): String {
+    val getWeather = Tool(
+        name = "get_weather",
+        description = "Current weather for a city",
+        parameters = """{"type":"object","properties":{"city":{"type":"string","maxLength":40}},"required":["city"]}""",
+    ) { argumentsJson ->
+        // Runs off the main thread and may suspend (network, database).
+        """{"temperature_c": 21, "sky": "sunny"}"""
+    }
+    val run = engine.chatWithTools("What's the weather in Paris?", listOf(getWeather), ToolChoice.Required)
+    return run.answer // run.calls lists every call made
+}
 
 class StructuredTest {
     private val engine get() = TestModel.engine
+
+    @Test
+    fun theDocExamplesRun(): Unit = runBlocking {
+        val r = recipe(engine)
+        assertTrue(r.name.length <= 40 && r.minutes in 1..600, "$r")
+        assertTrue(weather(engine).isNotEmpty())
+    }
 
     @Test
     fun aSchemaReplyParsesIntoTheAppsType(): Unit = runBlocking {
