@@ -104,17 +104,7 @@ pub unsafe fn vec_dot_q5k(nb: usize, w: *const u8, a: *const u8) -> f32 {
 /// AVX2+FMA+F16C present; `w` holds `nb` Q6_K blocks, `a` `nb` 4-aligned Q8_K blocks.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn vec_dot_q6k(nb: usize, w: *const u8, a: *const u8) -> f32 {
-    let m4 = _mm256_set1_epi8(0x0f);
-    let m30 = _mm256_set1_epi8(0x30);
-    // Group g of a 128-element half uses i16 scale 2g (low lane) and 2g+1 (high lane).
-    let pick = |g: i8| {
-        let (l0, l1, h0, h1) = (4 * g, 4 * g + 1, 4 * g + 2, 4 * g + 3);
-        _mm256_setr_epi8(
-            l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, //
-            h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1,
-        )
-    };
-    let picks = [pick(0), pick(1), pick(2), pick(3)];
+    let picks = scale_picks();
     let mut acc = 0.0f32;
     for i in 0..nb {
         let x = w.add(i * 210);
@@ -124,15 +114,7 @@ pub unsafe fn vec_dot_q6k(nb: usize, w: *const u8, a: *const u8) -> f32 {
         let corr = _mm256_slli_epi32(_mm256_madd_epi16(load256(y.add(Q8K_BSUMS)), s16), 5);
         let mut sumi = _mm256_sub_epi32(_mm256_setzero_si256(), corr);
         for n in 0..2 {
-            let ql0 = load256(x.add(64 * n));
-            let ql1 = load256(x.add(64 * n + 32));
-            let qh = load256(x.add(128 + 32 * n));
-            let q = [
-                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
-                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
-            ];
+            let q = q6k_codes(x.add(64 * n), x.add(128 + 32 * n));
             let half_scales = if n == 0 {
                 _mm256_permute2x128_si256(s16, s16, 0x00)
             } else {
@@ -191,16 +173,7 @@ pub unsafe fn tile4_q4k(nb: usize, w: *const u8, a: *const u8, stride: usize) ->
 /// AVX2+FMA+F16C present; `w` holds `nb` Q6_K blocks, each row of `a` `nb` 4-aligned Q8_K blocks.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn tile4_q6k(nb: usize, w: *const u8, a: *const u8, stride: usize) -> [f32; 4] {
-    let m4 = _mm256_set1_epi8(0x0f);
-    let m30 = _mm256_set1_epi8(0x30);
-    let pick = |g: i8| {
-        let (l0, l1, h0, h1) = (4 * g, 4 * g + 1, 4 * g + 2, 4 * g + 3);
-        _mm256_setr_epi8(
-            l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, l0, l1, //
-            h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1, h0, h1,
-        )
-    };
-    let picks = [pick(0), pick(1), pick(2), pick(3)];
+    let picks = scale_picks();
     let mut acc = [0.0f32; 4];
     for i in 0..nb {
         let x = w.add(i * 210);
@@ -211,15 +184,7 @@ pub unsafe fn tile4_q6k(nb: usize, w: *const u8, a: *const u8, stride: usize) ->
             _mm256_sub_epi32(_mm256_setzero_si256(), corr)
         });
         for n in 0..2 {
-            let ql0 = load256(x.add(64 * n));
-            let ql1 = load256(x.add(64 * n + 32));
-            let qh = load256(x.add(128 + 32 * n));
-            let q = [
-                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
-                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
-            ];
+            let q = q6k_codes(x.add(64 * n), x.add(128 + 32 * n));
             let half_scales = if n == 0 {
                 _mm256_permute2x128_si256(s16, s16, 0x00)
             } else {

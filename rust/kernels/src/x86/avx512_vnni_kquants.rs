@@ -17,7 +17,7 @@
 //! then the tokens' `d` and their 16 sums of 16 quants, token by token.
 
 use super::avx512_vnni::f16x4;
-use super::util::load256;
+use super::util::{load256, q6k_codes};
 use crate::acts::PACK4K_BLOCK_BYTES;
 use crate::blocks::unpack_k_scales;
 use core::arch::x86_64::*;
@@ -95,7 +95,6 @@ unsafe fn q4k_tile(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16
 
 #[inline(always)]
 unsafe fn q6k_tile(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16] {
-    let (m4, m30) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x30));
     let mut acc = [_mm256_setzero_ps(); 4];
     for i in 0..nb {
         let x = w.add(i * 210);
@@ -107,13 +106,7 @@ unsafe fn q6k_tile(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16
             let sc = xr.add(192) as *const i8;
             let mut s = [_mm256_setzero_si256(); 4];
             for n in 0..2 {
-                let (ql0, ql1, qh) = (load256(xr.add(64 * n)), load256(xr.add(64 * n + 32)), load256(xr.add(128 + 32 * n)));
-                let q = [
-                    _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
-                    _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
-                ];
+                let q = q6k_codes(xr.add(64 * n), xr.add(128 + 32 * n));
                 for (g, &qg) in q.iter().enumerate() {
                     // Elements 16·half of this group belong to 16-element sub-block 8n + 2g + half.
                     let k = 8 * n + 2 * g;

@@ -75,3 +75,19 @@ pub unsafe fn hsum_epi32(v: __m256i) -> i32 {
     let x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0b01));
     _mm_cvtsi128_si32(x)
 }
+
+/// Q6_K's 6-bit codes (0..63) for the 128-element half at `ql` (64 bytes of
+/// low nibbles) and `qh` (32 bytes of high bit pairs): element groups 0..4 of
+/// 32, each in element order.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn q6k_codes(ql: *const u8, qh: *const u8) -> [__m256i; 4] {
+    let (m4, m30) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x30));
+    let (ql0, ql1, qh) = (load256(ql), load256(ql.add(32)), load256(qh));
+    [
+        _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+        _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+    ]
+}
