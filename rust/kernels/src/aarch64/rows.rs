@@ -245,7 +245,10 @@ pub(crate) unsafe fn rows4<B: Block32, D: Dot>(nb: usize, w: *const u8, ws: usiz
     let ad = a.add(scales_offset(B::ACT, nb)) as *const f32;
     let as_ = ad.add(nb);
     // One block: the four rows' sums folded to one vector, scaled into `acc`.
-    let block = |i: usize, acc: float32x4_t, acc_off: float32x4_t| {
+    // The offset term joins the running sum block by block, as in the
+    // reference: kept apart over a row and subtracted at the end, the two
+    // large sums lost precision where activations have a large mean.
+    let block = |i: usize, acc: float32x4_t| {
         let y = a.add(i * ab + aq);
         let (ya, yb) = (ld(y), ld(y.add(16)));
         let x = w.add(i * B::BYTES);
@@ -257,32 +260,26 @@ pub(crate) unsafe fn rows4<B: Block32, D: Dot>(nb: usize, w: *const u8, ws: usiz
         let s = vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3));
         let dw = gather_f16(x, ws, 0);
         let acc = vfmaq_f32(acc, vcvtq_f32_s32(s), vmulq_n_f32(dw, *ad.add(i)));
-        let acc_off = match B::OFFSET {
-            Offset::None => acc_off,
-            Offset::Min => vfmaq_n_f32(acc_off, gather_f16(x, ws, 2), *as_.add(i)),
-            Offset::Zero(_) => vfmaq_n_f32(acc_off, dw, *as_.add(i)),
-        };
-        (acc, acc_off)
+        match B::OFFSET {
+            Offset::None => acc,
+            Offset::Min => vfmaq_n_f32(acc, gather_f16(x, ws, 2), *as_.add(i)),
+            Offset::Zero(k) => vfmaq_n_f32(acc, vmulq_n_f32(dw, -k), *as_.add(i)),
+        }
     };
     // Two blocks per step into two accumulators, so consecutive blocks' FMAs
     // do not wait on each other (as locals: an indexed pair was kept on the stack).
     let zero = vdupq_n_f32(0.0);
-    let (mut acc0, mut acc1, mut off0, mut off1) = (zero, zero, zero, zero);
+    let (mut acc0, mut acc1) = (zero, zero);
     let mut i = 0;
     while i + 2 <= nb {
-        (acc0, off0) = block(i, acc0, off0);
-        (acc1, off1) = block(i + 1, acc1, off1);
+        acc0 = block(i, acc0);
+        acc1 = block(i + 1, acc1);
         i += 2;
     }
     if i < nb {
-        (acc0, off0) = block(i, acc0, off0);
+        acc0 = block(i, acc0);
     }
-    let (total, acc_off) = (vaddq_f32(acc0, acc1), vaddq_f32(off0, off1));
-    let total = match B::OFFSET {
-        Offset::None => total,
-        Offset::Min => vaddq_f32(total, acc_off),
-        Offset::Zero(k) => vfmsq_n_f32(total, acc_off, k),
-    };
+    let total = vaddq_f32(acc0, acc1);
     let mut out = [0f32; 4];
     vst1q_f32(out.as_mut_ptr(), total);
     out
@@ -325,7 +322,6 @@ pub(crate) unsafe fn tile2x2<B: Block32>(nb: usize, w0: *const u8, w1: *const u8
     let (ab, aq) = act_layout(B::ACT);
     let (d0, d1) = (a0.add(scales_offset(B::ACT, nb)) as *const f32, a1.add(scales_offset(B::ACT, nb)) as *const f32);
     let mut acc = vdupq_n_f32(0.0);
-    let mut acc_off = vdupq_n_f32(0.0);
     for i in 0..nb {
         let (x0, x1) = (w0.add(i * B::BYTES), w1.add(i * B::BYTES));
         let (y0, y1) = (a0.add(i * ab + aq), a1.add(i * ab + aq));
@@ -341,15 +337,15 @@ pub(crate) unsafe fn tile2x2<B: Block32>(nb: usize, w0: *const u8, w1: *const u8
             let (s0, s1) = (d0.add(nb + i), d1.add(nb + i));
             let asum = vld1_lane_f32::<1>(s1, vld1_dup_f32(s0));
             let asum = vcombine_f32(asum, asum);
-            let wo = if B::OFFSET == Offset::Min { pair_f16(x0, x1, 2) } else { wd };
-            acc_off = vfmaq_f32(acc_off, wo, asum);
+            // Into the same running sum, block by block (see `rows4`).
+            let wo = match B::OFFSET {
+                Offset::Zero(k) => vmulq_n_f32(wd, -k),
+                _ => pair_f16(x0, x1, 2),
+            };
+            acc = vfmaq_f32(acc, wo, asum);
         }
     }
-    let total = match B::OFFSET {
-        Offset::None => acc,
-        Offset::Min => vaddq_f32(acc, acc_off),
-        Offset::Zero(k) => vfmsq_n_f32(acc, acc_off, k),
-    };
+    let total = acc;
     let mut out = [0f32; 4];
     vst1q_f32(out.as_mut_ptr(), total);
     out

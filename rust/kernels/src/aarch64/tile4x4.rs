@@ -62,7 +62,7 @@ pub(super) unsafe fn row_pairs(v: float32x4_t) -> (float32x4_t, float32x4_t) {
 pub(crate) unsafe fn tile4x4<B: Block32>(nb: usize, w: *const u8, ws: usize, a: *const u8) -> [f32; 16] {
     let f = B::new();
     let zero = vdupq_n_f32(0.0);
-    let (mut acc, mut off) = ([zero; 4], [zero; 4]);
+    let mut acc = [zero; 4];
     for i in 0..nb {
         let x = w.add(i * B::BYTES);
         let y = a.add(i * PACK4_BLOCK_BYTES);
@@ -77,22 +77,24 @@ pub(crate) unsafe fn tile4x4<B: Block32>(nb: usize, w: *const u8, ws: usize, a: 
         for k in 0..4 {
             acc[k] = vfmaq_f32(acc[k], vcvtq_f32_s32(s[k]), scale[k]);
         }
-        if B::OFFSET != Offset::None {
-            let wo = if B::OFFSET == Offset::Min { gather_f16(x, ws, 2) } else { wd };
+        // The offset term joins the same running sum block by block, as in
+        // the reference: two large sums kept apart over a row and subtracted
+        // at the end lost precision where activations have a large mean.
+        let wo = match B::OFFSET {
+            Offset::None => None,
+            Offset::Min => Some(gather_f16(x, ws, 2)),
+            Offset::Zero(z) => Some(vmulq_n_f32(wd, -z)),
+        };
+        if let Some(wo) = wo {
             let (o01, o23) = row_pairs(wo);
             let (s01, s23) = token_pairs(vld1q_f32(y.add(144) as *const f32));
-            off[0] = vfmaq_f32(off[0], o01, s01);
-            off[1] = vfmaq_f32(off[1], o01, s23);
-            off[2] = vfmaq_f32(off[2], o23, s01);
-            off[3] = vfmaq_f32(off[3], o23, s23);
+            acc[0] = vfmaq_f32(acc[0], o01, s01);
+            acc[1] = vfmaq_f32(acc[1], o01, s23);
+            acc[2] = vfmaq_f32(acc[2], o23, s01);
+            acc[3] = vfmaq_f32(acc[3], o23, s23);
         }
     }
-    let total = [0, 1, 2, 3].map(|k| match B::OFFSET {
-        Offset::None => acc[k],
-        Offset::Min => vaddq_f32(acc[k], off[k]),
-        Offset::Zero(z) => vfmsq_n_f32(acc[k], off[k], z),
-    });
-    untile(total)
+    untile(acc)
 }
 
 /// `out[4·row + token]` from the four 2×2 tiles (index: 2·row pair + token pair).
