@@ -82,3 +82,28 @@ fn formats_are_detected_from_templates() {
     assert_eq!(ToolFormat::detect("<start_of_turn>user\n{{ m.content }}<end_of_turn>"), ToolFormat::Gemma);
     assert_eq!(ToolFormat::detect("<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>"), ToolFormat::Hermes);
 }
+
+#[test]
+fn hostile_replies_never_panic_and_stay_text() {
+    // Model output is untrusted: deep nesting, unterminated strings, stray
+    // markers and huge inputs must come back as text, not a panic or a hang.
+    let deep_json = format!("<tool_call>{{\"name\":\"x\",\"arguments\":{}1{}}}</tool_call>", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_py = format!("```tool_code\nf(a={}1{})\n```", "[".repeat(100_000), "]".repeat(100_000));
+    let cases = [
+        deep_json.as_str(),
+        deep_py.as_str(),
+        "<tool_call><tool_call><tool_call>",
+        "```tool_code\nf(a='unterminated)\n```",
+        "```tool_code\nf(=1)\n```",
+        "<|tool_call|>[{\"name\": 1}]<|/tool_call|>",
+        "{\"name\": \"x\", \"parameters\": [1, 2]};;;",
+        "\u{0}\u{ffff}<tool_call>\u{10ffff}",
+    ];
+    for reply in cases {
+        for format in [ToolFormat::Hermes, ToolFormat::Llama3, ToolFormat::Phi4Mini, ToolFormat::Gemma] {
+            let (text, calls) = format.parse(reply);
+            assert!(calls.is_empty(), "{format:?} found calls in {:.60}: {calls:?}", reply);
+            assert!(!text.is_empty());
+        }
+    }
+}
