@@ -177,18 +177,16 @@ impl<'e> ToolChat<'e> {
         let tools_json = (!specs.is_empty()).then(|| Value::Array(specs).to_string());
         let prompt = template.encode_json(tok, &Value::Array(msgs).to_string(), tools_json.as_deref(), true)?;
         let mut constraint = match choice {
-            ToolChoice::Required | ToolChoice::Named(_) => Some(self.structured.constraint(&Grammar::Lark(call_grammar(self.format, &shown)))?),
+            ToolChoice::Required | ToolChoice::Named(_) => Some(
+                self.structured
+                    .constraint(&Grammar::Lark(call_grammar(self.format, &shown)))
+                    .map_err(|source| ToolError::InvalidTool { name: "tool-call grammar".into(), source })?,
+            ),
             _ => None,
         };
         let c = constraint.as_mut().map(|c| c as &mut dyn mote_core::Constraint);
         let g = self.engine.complete_constrained(&prompt, &self.config, &CancelToken::new(), c, &mut |_| {})?;
         Ok(g.text)
-    }
-}
-
-impl From<StructuredError> for ToolError {
-    fn from(e: StructuredError) -> Self {
-        ToolError::InvalidTool { name: String::new(), source: e }
     }
 }
 
