@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
-step() { printf '\n=== %s\n' "$*"; }
 start=$(date +%s)
+# Each step header carries the seconds since the start, so a slow CI run shows
+# which step grew.
+step() { printf '\n=== [%4d s] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 
 # Every runner's output also goes to a log, so the end can add up the counts
 # of all of them (cargo, Maven Surefire, XCTest, the shell checks) in one line.
