@@ -14,6 +14,7 @@ pub mod info;
 pub mod memory;
 pub mod model;
 pub mod perplexity;
+pub mod quantize;
 pub mod sampling;
 pub mod session;
 pub mod stats;

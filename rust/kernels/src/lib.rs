@@ -14,6 +14,7 @@ mod error;
 mod matrix;
 pub mod ops;
 mod pool;
+pub mod quantize;
 pub mod reference;
 mod topology;
 

@@ -4,6 +4,7 @@
 
 pub mod clock;
 mod error;
+pub mod import;
 pub mod integrator;
 pub mod normalize;
 pub mod report;

@@ -56,6 +56,10 @@ enum Command {
     Lifecycle(commands::lifecycle::Args),
     /// Manage installed models: list, pull (resumable, verified), rm, verify, use, gc, catalogue.
     Models(commands::models::Args),
+    /// Battery logs recorded on a phone: `mote energy import FILE [--json] [--baseline W|FILE]`.
+    Energy(commands::energy_import::EnergyArgs),
+    /// Quantize a GGUF model (byte-identical to llama.cpp's llama-quantize without an imatrix).
+    Quantize(commands::quantize::Args),
     /// Render energy runs (from `mote bench --energy` or a phone) as a self-contained HTML page.
     Report {
         #[arg(long, default_value = "mote-energy.json")]
@@ -78,6 +82,8 @@ fn main() -> ExitCode {
         Command::Lifecycle(a) => commands::lifecycle::run(a),
         Command::Report { input, out } => commands::report::run(&input, &out),
         Command::Models(a) => commands::models::run(a),
+        Command::Quantize(a) => commands::quantize::run(a),
+        Command::Energy(a) => commands::energy_import::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -44,6 +44,27 @@ impl GgmlType {
         })
     }
 
+    /// The on-disk type id (inverse of [`Self::from_id`]).
+    pub fn id(self) -> u32 {
+        match self {
+            Self::F32 => 0,
+            Self::F16 => 1,
+            Self::Q4_0 => 2,
+            Self::Q4_1 => 3,
+            Self::Q5_0 => 6,
+            Self::Q5_1 => 7,
+            Self::Q8_0 => 8,
+            Self::Q2K => 10,
+            Self::Q3K => 11,
+            Self::Q4K => 12,
+            Self::Q5K => 13,
+            Self::Q6K => 14,
+            Self::IQ4NL => 20,
+            Self::IQ4XS => 23,
+            Self::BF16 => 30,
+        }
+    }
+
     /// Elements per block.
     pub fn block_len(self) -> usize {
         match self {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 pub use dtype::GgmlType;
 pub use value::{Array, Strings, Value};
-pub use writer::write;
+pub use writer::{header, write, TensorHeader};
 
 use reader::Reader;
 
@@ -103,6 +103,9 @@ pub struct GgufFile {
     pub version: u32,
     pub metadata: BTreeMap<String, Value>,
     pub tensors: Vec<TensorInfo>,
+    /// Metadata keys in file order (`metadata` is sorted), so a tool that
+    /// rewrites the file (`mote quantize`) keeps llama.cpp's key order.
+    key_order: Vec<String>,
     by_name: HashMap<String, usize>,
     data: Arc<Backing>,
 }
@@ -193,6 +196,7 @@ impl GgufFile {
         }
 
         let mut metadata = BTreeMap::new();
+        let mut key_order = Vec::with_capacity(n_kv);
         for _ in 0..n_kv {
             let key = r.string("metadata key")?;
             let ty = r.u32("metadata type")?;
@@ -200,6 +204,7 @@ impl GgufFile {
             if metadata.insert(key.clone(), value).is_some() {
                 return Err(GgufError::Invalid(format!("duplicate metadata key {key}")));
             }
+            key_order.push(key);
         }
 
         let alignment = match metadata.get("general.alignment") {
@@ -290,7 +295,7 @@ impl GgufFile {
             });
         }
 
-        Ok(Self { version, metadata, tensors, by_name, data: Arc::new(backing) })
+        Ok(Self { version, metadata, tensors, key_order, by_name, data: Arc::new(backing) })
     }
 
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
@@ -305,6 +310,16 @@ impl GgufFile {
     /// The shared backing, for weight views that must keep the map alive.
     pub fn backing(&self) -> &Arc<Backing> {
         &self.data
+    }
+
+    /// Metadata in the order the file lists it.
+    pub fn metadata_in_order(&self) -> impl Iterator<Item = (&str, &Value)> + '_ {
+        self.key_order.iter().filter_map(|k| self.metadata.get(k).map(|v| (k.as_str(), v)))
+    }
+
+    /// The data alignment: `general.alignment`, or GGUF's default of 32.
+    pub fn alignment(&self) -> u64 {
+        self.get_u64("general.alignment").unwrap_or(DEFAULT_ALIGNMENT)
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {

@@ -3,10 +3,12 @@ pub mod bench_schema;
 pub mod chat;
 pub mod chat_tools;
 pub mod energy;
+pub mod energy_import;
 pub mod generate;
 pub mod lifecycle;
 pub mod misc;
 pub mod models;
+pub mod quantize;
 pub mod report;
 
 use std::path::Path;
