@@ -22,12 +22,26 @@ case "$(uname -s)" in
 esac
 
 cd "$repo"
+bindgen="${MOTE_UNIFFI_BINDGEN:-$target_dir/$profile/uniffi-bindgen}"
 if [ "${MOTE_SKIP_BUILD:-0}" != 1 ]; then
-  flags=(); [ "$profile" = release ] && flags=(--release)
-  log "cargo build -p mote-ffi -p mote-uniffi-bindgen ($profile)"
-  cargo build "${flags[@]}" -p mote-ffi -p mote-uniffi-bindgen >&2
+  if [ "$profile" = debug ]; then
+    # The library from `cargo test --workspace` itself (a no-op after
+    # scripts/test.sh's first step). `cargo build -p mote-ffi` resolves
+    # features without the dev-dependencies', so it rebuilt ~60 crates
+    # (6 min of CI) for an equivalent library.
+    # rust/uniffi-bindgen/tests makes that build the generator too.
+    log "cargo test --workspace --no-run"
+    cargo test --workspace --no-run >&2
+    lib_dir="$target_dir/debug/deps"
+  else
+    log "cargo build --release -p mote-ffi -p mote-uniffi-bindgen"
+    cargo build --release -p mote-ffi -p mote-uniffi-bindgen >&2
+  fi
+  case "$(uname -s)" in
+    Darwin) lib="$lib_dir/libmote_ffi.dylib" ;;
+    *) lib="$lib_dir/libmote_ffi.so" ;;
+  esac
 fi
-bindgen="${MOTE_UNIFFI_BINDGEN:-$lib_dir/uniffi-bindgen}"
 [ -f "$lib" ] || { log "missing $lib"; exit 1; }
 
 # Generate each language into a fresh directory so renamed or removed types

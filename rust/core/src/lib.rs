@@ -7,6 +7,7 @@
 pub mod config;
 pub mod constraint;
 pub mod engine;
+pub mod eval;
 pub mod error;
 pub mod generate;
 pub mod gguf;

@@ -58,6 +58,8 @@ enum Command {
     Models(commands::models::Args),
     /// Battery logs recorded on a phone: `mote energy import FILE [--json] [--baseline W|FILE]`.
     Energy(commands::energy_import::EnergyArgs),
+    /// Quality: perplexity plus SQuAD-style extractive QA (exact match, F1), greedy.
+    Eval(commands::eval::Args),
     /// Quantize a GGUF model (byte-identical to llama.cpp's llama-quantize without an imatrix).
     Quantize(commands::quantize::Args),
     /// Render energy runs (from `mote bench --energy` or a phone) as a self-contained HTML page.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Models(a) => commands::models::run(a),
         Command::Quantize(a) => commands::quantize::run(a),
         Command::Energy(a) => commands::energy_import::run(a),
+        Command::Eval(a) => commands::eval::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@ pub mod chat;
 pub mod chat_tools;
 pub mod energy;
 pub mod energy_import;
+pub mod eval;
 pub mod generate;
 pub mod lifecycle;
 pub mod misc;
