@@ -60,6 +60,8 @@ enum Command {
     Energy(commands::energy_import::EnergyArgs),
     /// Quality: perplexity plus SQuAD-style extractive QA (exact match, F1), greedy.
     Eval(commands::eval::Args),
+    /// Quantize to each type and measure bits, speed, energy and quality: study.json + study.html.
+    Study(commands::study::Args),
     /// Quantize a GGUF model (byte-identical to llama.cpp's llama-quantize without an imatrix).
     Quantize(commands::quantize::Args),
     /// Render energy runs (from `mote bench --energy` or a phone) as a self-contained HTML page.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::Quantize(a) => commands::quantize::run(a),
         Command::Energy(a) => commands::energy_import::run(a),
         Command::Eval(a) => commands::eval::run(a),
+        Command::Study(a) => commands::study::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

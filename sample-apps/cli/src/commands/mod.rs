@@ -11,6 +11,8 @@ pub mod misc;
 pub mod models;
 pub mod quantize;
 pub mod report;
+pub mod study;
+pub mod study_page;
 
 use std::path::Path;
 
