@@ -24,6 +24,7 @@ mod logging;
 mod memory;
 #[cfg(feature = "models")]
 mod models;
+mod quality;
 mod records;
 mod session;
 #[cfg(feature = "structured")]
@@ -52,6 +53,7 @@ pub use models::{
     CatalogueEntry, DamagedVersion, DownloadProgress, ModelError, ModelManager, ModelSet, ModelVersion, PullResult, ResidentModel,
     VersionStatus,
 };
+pub use quality::{quantize_model, quantize_types, QualitySummary, QuantizeSummary};
 pub use session::ChatSession;
 #[cfg(feature = "structured")]
 pub use structured::{StructuredError, ToolCall, ToolCallError, ToolChoice, ToolHandler, ToolRun, ToolSpec};
