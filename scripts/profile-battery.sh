@@ -9,6 +9,12 @@
 #   -a COMPONENT     activity to start (default: dev.mote.sample/.MainActivity)
 #   -m PATH          the `mote` CLI (default: `mote` on PATH, else `cargo run -p mote-cli`)
 #   --fake-unplug    keep the USB cable and use `dumpsys battery unplug` (see below)
+#   --study TYPES --source MODEL.gguf
+#                    the quantization study on the phone: for each comma-separated
+#                    `mote quantize` type, quantize MODEL on the host (byte-identical to
+#                    what the phone would write), push it, run the bench mode on it
+#                    (`--es model PATH`), score quality on the host (`mote eval`), then
+#                    render OUT/study.html with `mote study --from-device` (docs/quantization.md)
 #
 # Contract with the sample app (assumed; the app is built elsewhere):
 #   * package dev.mote.sample, a debuggable build (so `run-as` works);
@@ -33,6 +39,8 @@ out_dir=""
 timeout_s=1800
 mote_bin=""
 fake_unplug=0
+study_types=""
+study_source=""
 extra=()
 
 log() { echo "profile-battery: $*" >&2; }
@@ -46,7 +54,9 @@ while [ $# -gt 0 ]; do
         -a) activity="${2:?-a needs a component}"; shift 2 ;;
         -m) mote_bin="${2:?-m needs a path}"; shift 2 ;;
         --fake-unplug) fake_unplug=1; shift ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        --study) study_types="${2:?--study needs types}"; shift 2 ;;
+        --source) study_source="${2:?--source needs a model}"; shift 2 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         --) shift; extra=("$@"); break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -116,7 +126,6 @@ fi
 out_dir="${out_dir:-battery-profile-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$out_dir"
 runs="$out_dir/runs.json"
-partial="$out_dir/.runs.json.partial"
 
 valid_json() {
     if command -v python3 >/dev/null 2>&1; then
@@ -127,41 +136,80 @@ valid_json() {
     fi
 }
 
-adb shell dumpsys battery | tr -d '\r' >"$out_dir/battery-before.txt"
-adb shell run-as "$PKG" rm -f "$REMOTE_FILE"
-log "starting $activity ${am_extra[*]} ${extra[*]:-}"
-started="$(adb shell am start -W -n "$activity" "${am_extra[@]}" "${extra[@]}" 2>&1 | tr -d '\r')"
-if printf '%s\n' "$started" | grep -q '^Error'; then
-    die "could not start $activity: $started"
+# One bench run of the app; $1: where its runs.json goes, then extra `am start` args.
+bench_once() {
+    local runs="$1"; shift
+    local partial="$runs.partial"
+    adb shell dumpsys battery | tr -d '\r' >"$runs.battery-before.txt"
+    adb shell run-as "$PKG" rm -f "$REMOTE_FILE"
+    log "starting $activity ${am_extra[*]} ${extra[*]:-}"
+    started="$(adb shell am start -W -n "$activity" "${am_extra[@]}" "${extra[@]}" "$@" 2>&1 | tr -d '\r')"
+    if printf '%s\n' "$started" | grep -q '^Error'; then
+        die "could not start $activity: $started"
+    fi
+
+    log "waiting for $REMOTE_FILE (up to ${timeout_s}s; keep the phone still, screen as the app sets it)"
+    start=$SECONDS
+    while :; do
+        if adb exec-out run-as "$PKG" cat "$REMOTE_FILE" >"$partial" 2>/dev/null && [ -s "$partial" ] && valid_json "$partial"; then
+            mv "$partial" "$runs"
+            break
+        fi
+        if [ $((SECONDS - start)) -ge "$timeout_s" ]; then
+            die "no $REMOTE_FILE after ${timeout_s}s (see: adb logcat -s Mote)"
+        fi
+        if ! adb shell pidof "$PKG" >/dev/null 2>&1; then
+            die "$PKG exited without writing $REMOTE_FILE (see: adb logcat -s Mote AndroidRuntime)"
+        fi
+        sleep 5
+    done
+    rm -f "$partial"
+    adb shell dumpsys battery | tr -d '\r' >"$runs.battery-after.txt"
+    log "pulled $runs ($(wc -c <"$runs") bytes)"
+}
+
+run_mote() {
+    if [ -n "$mote_bin" ]; then
+        "$mote_bin" "$@"
+    elif command -v mote >/dev/null 2>&1; then
+        mote "$@"
+    else
+        local repo
+        repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+        (cd "$repo" && cargo run -q --release -p mote-cli -- "$@")
+    fi
+}
+
+if [ -n "$study_types" ]; then
+    [ -f "$study_source" ] || die "--study needs --source MODEL.gguf (a file on this host)"
+    study_dir="$(realpath "$out_dir")"
+    remote_dir="/sdcard/Android/data/$PKG/files/study"
+    adb shell mkdir -p "$remote_dir"
+    printf '{"model": "%s"}\n' "$(basename "$study_source")" >"$study_dir/source.json"
+    printf '{"device": "%s", "android": "%s"}\n' "$(adb shell getprop ro.product.model | tr -d '\r')" \
+        "$(adb shell getprop ro.build.version.release | tr -d '\r')" >"$study_dir/device.json"
+    IFS=',' read -r -a types <<<"$study_types"
+    for t in "${types[@]}"; do
+        vdir="$study_dir/$t"; mkdir -p "$vdir"
+        file="$vdir/model.$t.gguf"
+        log "study $t: quantize on the host"
+        run_mote quantize --model "$(realpath "$study_source")" --type "$t" --out "$file" --json >"$vdir/quantize.json"
+        adb push "$file" "$remote_dir/model.$t.gguf" >/dev/null
+        log "study $t: bench on the phone"
+        bench_once "$vdir/runs.json" --es model "$remote_dir/model.$t.gguf"
+        adb shell rm -f "$remote_dir/model.$t.gguf"
+        log "study $t: quality on the host"
+        run_mote eval --model "$file" --json >"$vdir/eval.json"
+        rm -f "$file"
+    done
+    run_mote study --from-device "$study_dir" --out "$study_dir" >/dev/null
+    log "study: $study_dir/study.html"
+    exit 0
 fi
 
-log "waiting for $REMOTE_FILE (up to ${timeout_s}s; keep the phone still, screen as the app sets it)"
-start=$SECONDS
-while :; do
-    if adb exec-out run-as "$PKG" cat "$REMOTE_FILE" >"$partial" 2>/dev/null && [ -s "$partial" ] && valid_json "$partial"; then
-        mv "$partial" "$runs"
-        break
-    fi
-    if [ $((SECONDS - start)) -ge "$timeout_s" ]; then
-        die "no $REMOTE_FILE after ${timeout_s}s (see: adb logcat -s Mote)"
-    fi
-    if ! adb shell pidof "$PKG" >/dev/null 2>&1; then
-        die "$PKG exited without writing $REMOTE_FILE (see: adb logcat -s Mote AndroidRuntime)"
-    fi
-    sleep 5
-done
-rm -f "$partial"
-adb shell dumpsys battery | tr -d '\r' >"$out_dir/battery-after.txt"
-log "pulled $runs ($(wc -c <"$runs") bytes)"
+bench_once "$runs"
 
 # --- render -----------------------------------------------------------------
 report="$out_dir/report.html"
-if [ -n "$mote_bin" ]; then
-    "$mote_bin" report --input "$runs" --out "$report"
-elif command -v mote >/dev/null 2>&1; then
-    mote report --input "$runs" --out "$report"
-else
-    repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-    (cd "$repo" && cargo run -q --release -p mote-cli -- report --input "$(realpath "$runs")" --out "$(realpath "$out_dir")/report.html")
-fi
+run_mote report --input "$(realpath "$runs")" --out "$(realpath "$out_dir")/report.html"
 log "report: $report"

@@ -1,21 +1,10 @@
 //! The CLI contract external checks rely on: flags and JSON keys of
 //! `generate`, `tokenize`, `info`, `bench` and `lifecycle`, run as a user would.
 
-use std::path::PathBuf;
+mod common;
+
+use common::{model, mote};
 use std::process::Command;
-
-fn model() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new("bash").arg(root.join("scripts/fetch-models.sh")).arg("smollm2").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().split_whitespace().nth(1).unwrap())
-}
-
-fn mote(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_mote")).args(args).output().unwrap();
-    assert!(out.status.success(), "mote {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("mote {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
 
 #[test]
 fn generate_json_has_the_contract_keys_and_is_deterministic_when_greedy() {

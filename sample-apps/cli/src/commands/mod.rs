@@ -12,6 +12,7 @@ pub mod models;
 pub mod quantize;
 pub mod report;
 pub mod study;
+pub mod study_device;
 pub mod study_page;
 
 use std::path::Path;

@@ -19,11 +19,14 @@ use super::CmdResult;
 
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    pub model: PathBuf,
+    #[arg(long, required_unless_present = "from_device")]
+    pub model: Option<PathBuf>,
     /// Comma-separated `mote quantize` types; `source` measures the model as given.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', required_unless_present = "from_device")]
     pub types: Vec<String>,
+    /// Render a phone run of `scripts/profile-battery.sh --study` (its output directory) instead.
+    #[arg(long)]
+    pub from_device: Option<PathBuf>,
     #[arg(long)]
     pub out: PathBuf,
     #[arg(long, default_value_t = 0)]
@@ -74,18 +77,27 @@ fn bench_args(model: &Path, a: &Args, energy: bool, out: &Path, gen_tokens: usiz
 
 pub fn run(a: Args) -> CmdResult {
     std::fs::create_dir_all(&a.out)?;
-    let stem = a.model.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    let source_info = mote(&["info".into(), "--model".into(), a.model.display().to_string(), "--json".into()])?;
+    if let Some(dir) = &a.from_device {
+        let study = super::study_device::study(dir)?;
+        std::fs::write(a.out.join("study.json"), serde_json::to_string_pretty(&study)?)?;
+        std::fs::write(a.out.join("study.html"), super::study_page::render(&study))?;
+        println!("{}", a.out.join("study.html").display());
+        return Ok(());
+    }
+    let model = a.model.clone().ok_or("--model is required")?;
+    let a = Args { model: Some(model.clone()), ..a };
+    let stem = model.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let source_info = mote(&["info".into(), "--model".into(), model.display().to_string(), "--json".into()])?;
     let mut rows = Vec::new();
     for ty in &a.types {
         let t0 = Instant::now();
         eprintln!("study: {ty}");
         let (path, quant) = if ty.eq_ignore_ascii_case("source") {
-            (a.model.clone(), Value::Null)
+            (model.clone(), Value::Null)
         } else {
             let p = a.out.join(format!("{stem}.{ty}.gguf"));
             let q = mote(&[
-                "quantize".into(), "--model".into(), a.model.display().to_string(), "--type".into(), ty.clone(),
+                "quantize".into(), "--model".into(), model.display().to_string(), "--type".into(), ty.clone(),
                 "--out".into(), p.display().to_string(), "--json".into(), "--threads".into(), a.threads.to_string(),
             ])?;
             (p, q)
@@ -127,7 +139,7 @@ pub fn run(a: Args) -> CmdResult {
     let thermal = sustained(&a, &rows)?;
     let requantized = rows.iter().any(|r| r["requantized_tensors"].as_u64().unwrap_or(0) > 0);
     let study = json!({
-        "model": a.model.display().to_string(),
+        "model": model.display().to_string(),
         "source": {"file_type": source_info["file_type"], "bits_per_weight": source_info["bits_per_weight"]},
         "note": if requantized {
             "Variants were requantized from an already quantized source (no F16/F32 given): each carries the source's error as well as its own."
@@ -163,7 +175,7 @@ fn sustained(a: &Args, rows: &[Value]) -> Result<Value, Box<dyn std::error::Erro
     }
     let path = match first["file"].as_str() {
         Some(f) if first["type"] != "source" => a.out.join(f),
-        _ => a.model.clone(),
+        _ => a.model.clone().unwrap_or_default(),
     };
     let before = first["decode_tokens_per_s"]["mean"].as_f64().unwrap_or(0.0);
     let temp_start = temperature_c();
