@@ -45,8 +45,9 @@ scripts/test-kotlin.sh
 step "Swift SDK on Linux"
 scripts/test-swift.sh
 
-step "telemetry report in Chromium"
+step "telemetry report and study page in Chromium"
 rust/telemetry/tests/render_in_chromium.sh
+sample-apps/cli/tests/render_study_in_chromium.sh
 
 summary() {
   python3 - "$log" <<'PY'
