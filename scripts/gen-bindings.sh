@@ -16,11 +16,6 @@ target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 lib_dir="${MOTE_FFI_LIB_DIR:-$target_dir/$profile}"
 log() { echo "gen-bindings: $*" >&2; }
 
-case "$(uname -s)" in
-  Darwin) lib="$lib_dir/libmote_ffi.dylib" ;;
-  *) lib="$lib_dir/libmote_ffi.so" ;;
-esac
-
 cd "$repo"
 bindgen="${MOTE_UNIFFI_BINDGEN:-$target_dir/$profile/uniffi-bindgen}"
 if [ "${MOTE_SKIP_BUILD:-0}" != 1 ]; then
@@ -37,11 +32,11 @@ if [ "${MOTE_SKIP_BUILD:-0}" != 1 ]; then
     log "cargo build --release -p mote-ffi -p mote-uniffi-bindgen"
     cargo build --release -p mote-ffi -p mote-uniffi-bindgen >&2
   fi
-  case "$(uname -s)" in
-    Darwin) lib="$lib_dir/libmote_ffi.dylib" ;;
-    *) lib="$lib_dir/libmote_ffi.so" ;;
-  esac
 fi
+case "$(uname -s)" in
+  Darwin) lib="$lib_dir/libmote_ffi.dylib" ;;
+  *) lib="$lib_dir/libmote_ffi.so" ;;
+esac
 [ -f "$lib" ] || { log "missing $lib"; exit 1; }
 
 # Generate each language into a fresh directory so renamed or removed types

@@ -110,10 +110,9 @@ fn plan<'a>(src: &'a GgufFile, recipe: &Recipe) -> Result<Vec<Planned<'a>>> {
     sorted
         .into_iter()
         .map(|info| {
+            // Every type Mote reads dequantizes to f32 (F32/F16/BF16 directly,
+            // the rest through the kernels), so any source can be converted.
             let to = planner.choose(&info.name, &info.dims).unwrap_or(info.dtype);
-            if to != info.dtype && source_kind(info.dtype).is_none() {
-                return Err(Error::UnsupportedModel(format!("{}: cannot convert from {}", info.name, info.dtype)));
-            }
             let bytes = if to == info.dtype {
                 info.size
             } else {
@@ -125,26 +124,16 @@ fn plan<'a>(src: &'a GgufFile, recipe: &Recipe) -> Result<Vec<Planned<'a>>> {
         .collect()
 }
 
-/// How a source type becomes f32, `None` if it can't.
-fn source_kind(t: GgmlType) -> Option<()> {
-    match t {
-        GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => Some(()),
-        other => kernel_type(other).map(|_| ()),
-    }
-}
-
-fn metadata(src: &GgufFile, recipe: &Recipe) -> Vec<(String, Value)> {
-    // llama.cpp copies every key, drops split keys, then sets these two,
-    // which moves them to the end.
-    const SET: [&str; 2] = ["general.quantization_version", "general.file_type"];
+/// The metadata llama.cpp writes: every key in file order but the split
+/// keys and the two in `set`, which go last (it removes and re-adds them).
+/// Borrowed, so the vocabulary arrays are not copied.
+fn metadata<'a>(src: &'a GgufFile, set: &'a [(&'static str, Value); 2]) -> Vec<(&'a str, &'a Value)> {
     const SPLIT: [&str; 3] = ["split.no", "split.count", "split.tensors.count"];
-    let mut out: Vec<(String, Value)> = src
+    let mut out: Vec<(&str, &Value)> = src
         .metadata_in_order()
-        .filter(|(k, _)| !SET.contains(k) && !SPLIT.contains(k))
-        .map(|(k, v)| (k.to_string(), v.clone()))
+        .filter(|(k, _)| !set.iter().any(|(s, _)| s == k) && !SPLIT.contains(k))
         .collect();
-    out.push((SET[0].into(), Value::U32(2)));
-    out.push((SET[1].into(), Value::U32(recipe.file_type)));
+    out.extend(set.iter().map(|(k, v)| (*k, v)));
     out
 }
 
@@ -158,8 +147,8 @@ fn write_model(
 ) -> Result<QuantizeReport> {
     let storage = |e: std::io::Error| Error::Storage(format!("writing {}: {e}", path.display()));
     let align = src.alignment() as usize;
-    let meta = metadata(src, recipe);
-    let meta_refs: Vec<(&str, &Value)> = meta.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let set = [("general.quantization_version", Value::U32(2)), ("general.file_type", Value::U32(recipe.file_type))];
+    let meta = metadata(src, &set);
     let dims: Vec<Vec<usize>> = plan.iter().map(|p| p.info.dims[..recipe::rank(&p.info.dims)].to_vec()).collect();
     let headers: Vec<TensorHeader> = plan
         .iter()
@@ -167,7 +156,7 @@ fn write_model(
         .map(|(p, d)| TensorHeader { name: &p.info.name, dims: d, type_id: p.to.id(), bytes: p.bytes })
         .collect();
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path).map_err(storage)?);
-    let head = gguf::header(&meta_refs, &headers, align);
+    let head = gguf::header(&meta, &headers, align);
     out.write_all(&head).map_err(storage)?;
     let mut written = head.len() as u64;
     let threads = match options.threads {
@@ -266,7 +255,7 @@ fn convert_rows(input: &[u8], output: &mut [u8], from: GgmlType, to: GgmlType, c
                     *v = mote_kernels::blocks::bf16_to_f32(u16::from_le_bytes([b[0], b[1]]));
                 }
             }
-            other => reference::dequantize_bytes(kernel_type(other).expect("checked in plan"), src, &mut x),
+            other => reference::dequantize_bytes(kernel_type(other).expect("every quantized type has a kernel type"), src, &mut x),
         }
         let dst = &mut output[r * out_row..(r + 1) * out_row];
         match to {

@@ -16,6 +16,22 @@ fn pack_2bit(l: &[u8; QK_K], qs: &mut [u8]) {
     }
 }
 
+/// Q3_K and Q6_K: a signed scale per 16 values from `search` (which also
+/// writes the codes), and the scale with the largest magnitude, sign kept
+/// (the first one on ties, as ggml).
+fn symmetric_scales(x: &[f32], l: &mut [i8; QK_K], search: impl Fn(&[f32], &mut [i8]) -> f32) -> ([f32; 16], f32) {
+    let mut scales = [0f32; 16];
+    let (mut max_scale, mut max_abs) = (0.0f32, 0.0f32);
+    for j in 0..16 {
+        scales[j] = search(&x[16 * j..16 * j + 16], &mut l[16 * j..16 * j + 16]);
+        if scales[j].abs() > max_abs {
+            max_abs = scales[j].abs();
+            max_scale = scales[j];
+        }
+    }
+    (scales, max_scale)
+}
+
 /// Largest of the sub-block scales and of the mins (both non-negative).
 fn max_scale_min(scales: &[f32], mins: &[f32]) -> (f32, f32) {
     let mut max_scale = 0.0f32;
@@ -81,15 +97,7 @@ pub fn q2k(x: &[f32], out: &mut [u8]) {
 
 pub fn q3k(x: &[f32], out: &mut [u8]) {
     let mut l = [0i8; QK_K];
-    let mut scales = [0f32; 16];
-    let (mut max_scale, mut amax) = (0.0f32, 0.0f32);
-    for j in 0..16 {
-        scales[j] = make_q3_quants(4, &x[16 * j..16 * j + 16], &mut l[16 * j..16 * j + 16]);
-        if scales[j].abs() > amax {
-            amax = scales[j].abs();
-            max_scale = scales[j];
-        }
-    }
+    let (scales, max_scale) = symmetric_scales(x, &mut l, |x, l| make_q3_quants(4, x, l));
     let mut packed = [0u8; 12];
     let d = if max_scale != 0.0 {
         let iscale = -32.0 / max_scale;
@@ -213,15 +221,8 @@ pub fn q5k(x: &[f32], out: &mut [u8]) {
 
 pub fn q6k(x: &[f32], out: &mut [u8]) {
     let mut l = [0i8; QK_K];
-    let mut scales = [0f32; 16];
-    let (mut max_scale, mut max_abs) = (0.0f32, 0.0f32);
-    for ib in 0..16 {
-        scales[ib] = make_qx_quants(32, &x[16 * ib..16 * ib + 16], &mut l[16 * ib..16 * ib + 16]);
-        if scales[ib].abs() > max_abs {
-            max_abs = scales[ib].abs();
-            max_scale = scales[ib];
-        }
-    }
+    let (scales, max_scale) = symmetric_scales(x, &mut l, |x, l| make_qx_quants(32, x, l));
+    let max_abs = max_scale.abs();
     // Layout: ql[128], qh[64], scales[16] (i8), d.
     if max_abs < GROUP_MAX_EPS {
         out.fill(0);

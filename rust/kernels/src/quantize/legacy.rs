@@ -13,14 +13,7 @@ fn inv(d: f32) -> f32 {
 
 /// The value with the largest magnitude, sign kept (first one on ties).
 fn signed_absmax(x: &[f32]) -> f32 {
-    let (mut amax, mut max) = (0.0f32, 0.0f32);
-    for &v in x {
-        if amax < v.abs() {
-            amax = v.abs();
-            max = v;
-        }
-    }
-    max
+    super::search::signed_absmax(x).0
 }
 
 fn min_max(x: &[f32]) -> (f32, f32) {

@@ -15,7 +15,8 @@ pub fn nearest_int(f: f32) -> i32 {
     (v.to_bits() & 0x007f_ffff) as i32 - 0x0040_0000
 }
 
-fn signed_absmax(x: &[f32]) -> (f32, f32) {
+/// (the value with the largest magnitude, sign kept, first on ties; that magnitude).
+pub fn signed_absmax(x: &[f32]) -> (f32, f32) {
     let (mut max, mut amax) = (0.0f32, 0.0f32);
     for &v in x {
         if v.abs() > amax {
