@@ -109,3 +109,22 @@ fn requantized_smollm2_runs_and_its_perplexity_follows_its_bits() {
     assert!(ppl["Q2_K"] > 1.1 * ppl["Q4_K_M"], "{ppl:?}");
     assert!(ppl["Q4_K_M"] < 1.1 * base, "{ppl:?} vs {base}");
 }
+
+#[test]
+fn hostile_sources_are_typed_errors_and_leave_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(common::synthetic_path("qwen3", "f32")).unwrap();
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("noise", (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("header only", good[..64].to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let src = dir.path().join(format!("{what}.gguf"));
+        std::fs::write(&src, bytes).unwrap();
+        let out = dir.path().join("out.gguf");
+        let err = quantize_file(&src, &out, recipe("Q4_K_M").unwrap(), &QuantizeOptions::default(), &mut |_, _, _| {}).unwrap_err();
+        assert!(matches!(err, mote_core::Error::InvalidModel(_)), "{what}: {err:?}");
+        assert!(!out.exists() && !dir.path().join("out.gguf.partial").exists(), "{what}");
+    }
+}
